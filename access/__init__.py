@@ -1,0 +1,1 @@
+"""Access: identities, API tokens, and (later) grants, events, signed URLs and audit."""

@@ -1,0 +1,4 @@
+"""Ingestion: resumable uploads, format readers, normalisation to Parquet, atomic publish.
+
+Built in the ingestion issue; imports `catalog` and `validation`.
+"""
