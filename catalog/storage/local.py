@@ -1,0 +1,474 @@
+"""LocalStore: objects as files under a directory, for laptops, tests and single-host installs.
+
+Layout under ``root``::
+
+    objects/<key>   the bytes
+    meta/<key>      JSON sidecar: etag and content type (a separate tree, so list() and
+                    the object namespace never see it, and any key is allowed)
+    tmp/            uploads in progress; same filesystem, so os.replace is atomic
+    lock            flock()ed while a key's two files change or are read together
+
+Unlike S3, a filesystem cannot hold both ``a`` and ``a/b``, nor a path segment longer than
+255 bytes; such keys are refused with InvalidKey.
+
+The key rules (see ``catalog.storage.base``) live here too, because this store is where a bad
+key would become a path outside ``root``; S3Store applies the same rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import stat as stat_module
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, Literal
+from urllib.parse import quote, urlencode
+
+from catalog.storage import signing
+from catalog.storage.base import (
+    InvalidKey,
+    ObjectInfo,
+    ObjectNotFound,
+    StoreError,
+    StoreUnavailable,
+)
+
+__all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_SIGNED_URL_SECONDS",
+    "FileRange",
+    "LocalStore",
+    "check_range",
+    "iter_source",
+    "validate_key",
+    "validate_prefix",
+]
+
+MAX_KEY_BYTES = 1024
+# S3 refuses presigned URLs that live longer than a week; LocalStore keeps the same limit so
+# callers see one contract.
+MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
+_CHUNK = 1 << 20
+_MAX_NAME_BYTES = 255  # NAME_MAX of ext4, xfs, btrfs, tmpfs
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is an acceptable object key, else raise InvalidKey.
+
+    ``.`` segments are refused as well as ``..``: a filesystem and an HTTP client would both
+    collapse them, so ``a/./b`` could not be told apart from ``a/b``.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidKey("a key must be a non-empty string")
+    _check_characters(key, "key")
+    if key.startswith("/"):
+        raise InvalidKey(f"key {key!r} is absolute; keys are relative paths")
+    for segment in key.split("/"):
+        _check_segment(key, segment)
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it can start a valid key, else raise InvalidKey.
+
+    Every segment but the last must be a valid key segment; the last is a partial name
+    (``data/part-`` matches ``data/part-0``) and may be empty.
+    """
+    if not isinstance(prefix, str):
+        raise InvalidKey("a prefix must be a string")
+    if not prefix:
+        return prefix
+    _check_characters(prefix, "prefix")
+    if prefix.startswith("/"):
+        raise InvalidKey(f"prefix {prefix!r} is absolute; keys are relative paths")
+    for segment in prefix.split("/")[:-1]:
+        _check_segment(prefix, segment)
+    return prefix
+
+
+def _check_characters(value: str, what: str) -> None:
+    if "\x00" in value:
+        raise InvalidKey(f"{what} {value!r} contains NUL")
+    if "\\" in value:
+        raise InvalidKey(f"{what} {value!r} contains a backslash")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidKey(f"{what} {value!r} is not valid Unicode") from None
+    if size > MAX_KEY_BYTES:
+        raise InvalidKey(f"{what} is {size} bytes; the limit is {MAX_KEY_BYTES}")
+
+
+def _check_segment(key: str, segment: str) -> None:
+    if segment == "":
+        raise InvalidKey(f"key {key!r} has an empty segment")
+    if segment in {".", ".."}:
+        raise InvalidKey(f"key {key!r} has a {segment!r} segment")
+
+
+def iter_source(data: BinaryIO | Iterable[bytes], chunk_size: int = _CHUNK) -> Iterator[bytes]:
+    """The chunks of ``data``, whether it is a file object or an iterable of bytes."""
+    # bytes is itself an Iterable (of ints); taking it whole spares callers a BytesIO.
+    if isinstance(data, bytes | bytearray | memoryview):
+        if data:
+            yield bytes(data)
+        return
+    read = getattr(data, "read", None)
+    if callable(read):
+        while chunk := read(chunk_size):
+            yield chunk
+        return
+    for chunk in data:
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise TypeError(f"put() data yielded {type(chunk).__name__}, not bytes")
+        if chunk:
+            yield bytes(chunk)
+
+
+class FileRange(Iterator[bytes]):
+    """Bytes ``start..end`` (inclusive) of an open file, in chunks; closes the file when done.
+
+    A class rather than a generator so that close() works even before the first chunk: a
+    generator that never started cannot run its ``finally``.
+    """
+
+    def __init__(self, file: BinaryIO, start: int, end: int, chunk_size: int = _CHUNK) -> None:
+        self._file = file
+        if chunk_size < 1:
+            file.close()
+            raise ValueError("chunk_size must be positive")
+        file.seek(start)
+        self._remaining = max(0, end - start + 1)
+        self._chunk_size = chunk_size
+
+    def __iter__(self) -> FileRange:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._file.closed:
+            raise StopIteration
+        chunk = self._file.read(min(self._chunk_size, self._remaining)) if self._remaining else b""
+        if not chunk:
+            self.close()
+            raise StopIteration
+        self._remaining -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def check_range(size: int, start: int, end: int | None) -> int:
+    """The inclusive end of the range ``start..end`` of a ``size``-byte object.
+
+    Like HTTP, an ``end`` past the object is cut to its last byte, and a range that starts at
+    or past the end is an error, except the whole of an empty object.
+    """
+    if start < 0:
+        raise ValueError(f"range start {start} is negative")
+    if end is not None and end < start:
+        raise ValueError(f"range end {end} is before its start {start}")
+    if start == 0 and end is None:
+        return size - 1
+    if start >= size:
+        raise ValueError(f"range {start}-{'' if end is None else end} is past the object's end")
+    return size - 1 if end is None else min(end, size - 1)
+
+
+class LocalStore:
+    """An ObjectStore on a local directory, with URLs signed for ``catalog.storage.routes``."""
+
+    def __init__(self, root: Path, *, base_url: str, secret_key: str) -> None:
+        if not secret_key:
+            raise ValueError("LocalStore needs a secret key to sign its URLs")
+        self.root = Path(root)
+        self.base_url = base_url.rstrip("/")
+        self._secret_key = secret_key
+        self._objects = self.root / "objects"
+        self._meta = self.root / "meta"
+        self._tmp = self.root / "tmp"
+        for directory in (self._objects, self._meta, self._tmp):
+            directory.mkdir(parents=True, exist_ok=True)
+        self._lock_path = self.root / "lock"
+        self._lock_path.touch(exist_ok=True)
+        self._objects_real = self._objects.resolve()
+        self._meta_real = self._meta.resolve()
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.root)!r})"
+
+    # -- ObjectStore -------------------------------------------------------------------------
+
+    def put(
+        self,
+        key: str,
+        data: BinaryIO | Iterable[bytes],
+        *,
+        length: int | None = None,
+        content_type: str = "application/octet-stream",
+    ) -> ObjectInfo:
+        path, meta_path = self._paths(key)
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        tmp = Path(tmp_name)
+        tmp_meta = tmp.with_name(tmp.name + ".meta")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                digest = hashlib.md5(usedforsecurity=False)
+                size = 0
+                for chunk in iter_source(data):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if length is not None and size > length:
+                        raise ValueError(f"put() got more than the {length} bytes announced")
+                if length is not None and size != length:
+                    raise ValueError(f"put() got {size} bytes, not the {length} announced")
+                out.flush()
+                os.fsync(out.fileno())
+            meta = {"etag": digest.hexdigest(), "content_type": content_type}
+            _write_synced(tmp_meta, json.dumps(meta).encode())
+            return self._commit(key, tmp, tmp_meta, path, meta_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp_meta.unlink(missing_ok=True)
+
+    def get(
+        self, key: str, *, start: int = 0, end: int | None = None, chunk_size: int = _CHUNK
+    ) -> Iterator[bytes]:
+        info, file = self.open(key)
+        try:
+            last = check_range(info.size, start, end)
+        except ValueError:
+            file.close()
+            raise
+        return FileRange(file, start, last, chunk_size)
+
+    def head(self, key: str) -> ObjectInfo:
+        path, meta_path = self._paths(key)
+        with self._locked(fcntl.LOCK_SH):
+            return self._info(key, path, meta_path)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.head(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        validate_prefix(prefix)
+        directory, _, name_start = prefix.rpartition("/")
+        start = self._objects / directory if directory else self._objects
+        if not start.resolve().is_relative_to(self._objects_real):
+            return
+        for key in self._walk(start, f"{directory}/" if directory else "", name_start):
+            try:
+                yield self.head(key)
+            except ObjectNotFound:
+                continue  # deleted while we walked
+
+    def copy(self, source: str, target: str) -> ObjectInfo:
+        path, meta_path = self._paths(target)
+        info, file = self.open(source)
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="copy-")
+        tmp = Path(tmp_name)
+        tmp_meta = tmp.with_name(tmp.name + ".meta")
+        try:
+            with file, os.fdopen(fd, "wb") as out:
+                for chunk in FileRange(file, 0, info.size - 1):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            meta = {"etag": info.etag, "content_type": info.content_type}
+            _write_synced(tmp_meta, json.dumps(meta).encode())
+            return self._commit(target, tmp, tmp_meta, path, meta_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp_meta.unlink(missing_ok=True)
+
+    def delete(self, key: str) -> None:
+        path, meta_path = self._paths(key)
+        with self._locked(fcntl.LOCK_EX):
+            for file, top in ((path, self._objects), (meta_path, self._meta)):
+                # A directory at the key is a prefix of other keys, not an object: nothing
+                # to delete.
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    file.unlink()
+                _prune_empty_parents(file.parent, top)
+
+    def signed_url(
+        self, key: str, *, method: Literal["GET", "PUT"] = "GET", expires_in: int = 3600
+    ) -> str:
+        validate_key(key)
+        if method not in ("GET", "PUT"):
+            raise ValueError(f"signed URLs are for GET or PUT, not {method!r}")
+        if not 1 <= expires_in <= MAX_SIGNED_URL_SECONDS:
+            raise ValueError(f"expires_in must be 1..{MAX_SIGNED_URL_SECONDS} seconds")
+        expires = int(time.time()) + expires_in
+        query = urlencode(
+            {
+                "method": method,
+                "expires": expires,
+                "signature": signing.sign(self._secret_key, method, key, expires),
+            }
+        )
+        return f"{self.base_url}/objects/{quote(key, safe='/')}?{query}"
+
+    def check(self) -> None:
+        try:
+            fd, name = tempfile.mkstemp(dir=self._tmp, prefix="check-")
+            os.close(fd)
+            os.unlink(name)
+            for directory in (self._objects, self._meta):
+                if not os.access(directory, os.R_OK | os.W_OK | os.X_OK):
+                    raise PermissionError(f"{directory} is not readable and writable")
+        except OSError as exc:
+            raise StoreUnavailable(f"local object store at {self.root}: {exc}") from exc
+
+    # -- for catalog.storage.routes ----------------------------------------------------------
+
+    def open(self, key: str) -> tuple[ObjectInfo, BinaryIO]:
+        """The object's info and an open file, read together so they describe the same bytes
+        even if the key is overwritten meanwhile. The caller closes the file."""
+        path, meta_path = self._paths(key)
+        with self._locked(fcntl.LOCK_SH):
+            info = self._info(key, path, meta_path)
+            try:
+                file = path.open("rb")
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                raise ObjectNotFound(key) from None
+        return info, file
+
+    def verify_signature(
+        self, method: str, key: str, expires: str | None, signature: str | None
+    ) -> None:
+        """Raise ``signing.InvalidSignature`` unless this URL was signed by this store."""
+        signing.verify(self._secret_key, method, key, expires, signature)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        validate_key(key)
+        if any(len(segment.encode()) > _MAX_NAME_BYTES for segment in key.split("/")):
+            raise InvalidKey(
+                f"key {key!r} has a segment longer than {_MAX_NAME_BYTES} bytes, "
+                "which a local store cannot hold as a file name"
+            )
+        path = self._objects / key
+        meta_path = self._meta / key
+        # Validation already rules out "..", but a symlink planted inside root could still
+        # lead out of it.
+        if not path.resolve().is_relative_to(self._objects_real) or not (
+            meta_path.resolve().is_relative_to(self._meta_real)
+        ):
+            raise InvalidKey(f"key {key!r} leads outside the store")
+        return path, meta_path
+
+    @contextlib.contextmanager
+    def _locked(self, operation: int) -> Iterator[None]:
+        # A fresh descriptor each time: flock() locks belong to the open file description,
+        # so threads sharing one descriptor would not exclude each other.
+        try:
+            lock = open(self._lock_path, "rb")
+        except OSError as exc:
+            raise StoreUnavailable(f"local object store at {self.root}: {exc}") from exc
+        with lock:
+            fcntl.flock(lock.fileno(), operation)
+            yield  # closing the descriptor releases the lock
+
+    def _info(self, key: str, path: Path, meta_path: Path) -> ObjectInfo:
+        try:
+            stat = path.stat()
+            meta = json.loads(meta_path.read_bytes())
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise ObjectNotFound(key) from None
+        except ValueError as exc:
+            raise StoreError(f"metadata of {key!r} is unreadable: {exc}") from exc
+        if not stat_module.S_ISREG(stat.st_mode):
+            raise ObjectNotFound(key)
+        try:
+            etag, content_type = str(meta["etag"]), str(meta["content_type"])
+        except (KeyError, TypeError) as exc:
+            raise StoreError(f"metadata of {key!r} is incomplete: {exc!r}") from exc
+        return ObjectInfo(
+            key=key,
+            size=stat.st_size,
+            etag=etag,
+            last_modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+            content_type=content_type,
+        )
+
+    def _commit(
+        self, key: str, tmp: Path, tmp_meta: Path, path: Path, meta_path: Path
+    ) -> ObjectInfo:
+        # Under the lock, so that head() never pairs new bytes with old metadata and delete()
+        # cannot prune a directory between our makedirs and our rename. The info is read
+        # under it too: a put() reports its own object, not a concurrent writer's.
+        with self._locked(fcntl.LOCK_EX):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                meta_path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, path)
+            except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+                _prune_empty_parents(path.parent, self._objects)
+                _prune_empty_parents(meta_path.parent, self._meta)
+                # A filesystem cannot hold both "a" and "a/b"; S3 can.
+                raise InvalidKey(
+                    f"key {key!r} clashes with an existing key: on a local store one key "
+                    "cannot be a directory prefix of another"
+                ) from exc
+            os.replace(tmp_meta, meta_path)
+            info = self._info(key, path, meta_path)
+        for directory in (path.parent, meta_path.parent):
+            _fsync_directory(directory)
+        return info
+
+    def _walk(self, directory: Path, key_prefix: str, name_start: str = "") -> Iterator[str]:
+        try:
+            with os.scandir(directory) as scan:
+                entries = [e for e in scan if e.name.startswith(name_start)]
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        # "a/" sorts as it would inside a key, so "a.txt" < "a/b" < "a0" as on S3.
+        dirs = {e.name for e in entries if e.is_dir(follow_symlinks=False)}
+        for entry in sorted(entries, key=lambda e: e.name + "/" if e.name in dirs else e.name):
+            if entry.name in dirs:
+                yield from self._walk(Path(entry.path), f"{key_prefix}{entry.name}/")
+            elif entry.is_file(follow_symlinks=False):
+                yield key_prefix + entry.name
+
+
+def _write_synced(path: Path, content: bytes) -> None:
+    with open(path, "wb") as out:
+        out.write(content)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; without it a crash could forget a completed put().
+    with contextlib.suppress(FileNotFoundError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _prune_empty_parents(directory: Path, top: Path) -> None:
+    while directory != top and directory.is_relative_to(top):
+        try:
+            directory.rmdir()
+        except OSError:
+            return  # not empty (or already gone): the parents are not empty either
+        directory = directory.parent
