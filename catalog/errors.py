@@ -34,8 +34,9 @@ class DatahamnError(Exception):
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal-error"
 
-    def __init__(self, message: str, *, field: str | None = None,
-                 details: list[ErrorDetail] | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, details: list[ErrorDetail] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = list(details or [])

@@ -51,8 +51,14 @@ def get_licence(session: Session, licence_id: str) -> Licence:
 
 
 def list_licences(
-    session: Session, *, open_data: bool | None = None, osi_approved: bool | None = None,
-    q: str | None = None, include_deprecated: bool = False, offset: int = 0, limit: int = 100,
+    session: Session,
+    *,
+    open_data: bool | None = None,
+    osi_approved: bool | None = None,
+    q: str | None = None,
+    include_deprecated: bool = False,
+    offset: int = 0,
+    limit: int = 100,
 ) -> tuple[list[Licence], int]:
     query = select(Licence)
     if open_data is not None:
@@ -72,7 +78,12 @@ def list_licences(
 
 
 def register_agreement(
-    session: Session, *, organisation: Organisation, name: str, title: str, text: str,
+    session: Session,
+    *,
+    organisation: Organisation,
+    name: str,
+    title: str,
+    text: str,
     created_by: User | None,
 ) -> Agreement:
     """Register a new version of an organisation's agreement (1 for a new name)."""
@@ -84,8 +95,12 @@ def register_agreement(
         )
     )
     agreement = Agreement(
-        organisation_id=organisation.id, name=name, version=(latest or 0) + 1, title=title,
-        text=text, created_by_id=created_by.id if created_by else None,
+        organisation_id=organisation.id,
+        name=name,
+        version=(latest or 0) + 1,
+        title=title,
+        text=text,
+        created_by_id=created_by.id if created_by else None,
     )
     session.add(agreement)
     session.flush()
@@ -93,11 +108,13 @@ def register_agreement(
 
 
 def list_agreements(session: Session, *, organisation: Organisation) -> list[Agreement]:
-    return list(session.scalars(
-        select(Agreement)
-        .where(Agreement.organisation_id == organisation.id)
-        .order_by(Agreement.name, Agreement.version)
-    ))
+    return list(
+        session.scalars(
+            select(Agreement)
+            .where(Agreement.organisation_id == organisation.id)
+            .order_by(Agreement.name, Agreement.version)
+        )
+    )
 
 
 def get_agreement(
@@ -112,6 +129,7 @@ def get_agreement(
         query = query.where(Agreement.version == version)
     agreement = session.scalars(query.limit(1)).first()
     if agreement is None:
-        raise NotFound(f"no agreement {name!r} in organisation {organisation.name!r}",
-                       field="agreement")
+        raise NotFound(
+            f"no agreement {name!r} in organisation {organisation.name!r}", field="agreement"
+        )
     return agreement

@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from catalog.db import Base
 
@@ -60,30 +61,31 @@ class VersionState(enum.StrEnum):
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
     # Stored as plain strings with a CHECK constraint: readable in SQL and the same on both engines.
     return Enum(
-        cls, name=name, native_enum=False, create_constraint=True, length=20,
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
         values_callable=lambda e: [m.value for m in e],
     )
 
 
-class Timestamp(DateTime):
-    """Timezone-aware timestamps; SQLite returns naive values, so we re-attach UTC."""
+class Timestamp(TypeDecorator[datetime]):
+    """Timezone-aware timestamps on both engines: SQLite stores them without a zone, so
+    values are written in UTC and read back with UTC attached."""
 
+    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
 
-    def result_processor(self, dialect: Any, coltype: Any) -> Any:
-        parent = super().result_processor(dialect, coltype)
-
-        def process(value: Any) -> Any:
-            if parent is not None:
-                value = parent(value)
-            if isinstance(value, datetime) and value.tzinfo is None:
-                return value.replace(tzinfo=UTC)
-            return value
-
-        return process
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
 
 
 class Organisation(Base):
@@ -119,8 +121,9 @@ class User(Base):
 class Membership(Base):
     __tablename__ = "memberships"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
     )
@@ -152,9 +155,7 @@ class Agreement(Base):
     __table_args__ = (UniqueConstraint("organisation_id", "name", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE")
-    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))

@@ -58,10 +58,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
-        if (
-            self.environment == "production"
-            and self.secret_key.get_secret_value() in {PLACEHOLDER_SECRET, ""}
-        ):
+        if self.environment == "production" and self.secret_key.get_secret_value() in {
+            PLACEHOLDER_SECRET,
+            "",
+        }:
             raise ValueError(
                 "DATAHAMN_SECRET_KEY is the placeholder; set a real secret outside development"
             )

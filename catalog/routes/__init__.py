@@ -1,0 +1,18 @@
+"""The catalog's HTTP routes; thin: parse, call a service, present."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from catalog.routes import datasets, health, licences, organisations, users, versions
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(organisations.router)
+api_router.include_router(users.router)
+api_router.include_router(licences.router)
+api_router.include_router(datasets.router)
+api_router.include_router(versions.router)
+
+health_router = health.router
+
+__all__ = ["api_router", "health_router"]

@@ -1,0 +1,51 @@
+"""The app factory: wires settings, database, object store, identity and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from access.identity import principal_from_request
+from catalog.db import make_engine, make_session_factory
+from catalog.http_errors import install_error_handlers
+from catalog.routes import api_router, health_router
+from catalog.settings import Settings
+from catalog.storage import open_store
+from catalog.storage.routes import router as objects_router
+from datahamn import __version__
+from datahamn.migrate import upgrade_database
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, upgrade_on_start: bool = True) -> FastAPI:
+    """Build the service. Nothing connects until the first request or the lifespan start."""
+    engine = make_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if upgrade_on_start:
+            await run_in_threadpool(upgrade_database, engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="datahamn",
+        version=__version__,
+        description="Shared dataset catalog and data-sharing service.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.store = open_store(settings)
+    app.state.authenticate = principal_from_request
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    app.include_router(objects_router)
+    return app
