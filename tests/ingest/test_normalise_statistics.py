@@ -1,0 +1,61 @@
+"""Per-column statistics over the written Parquet (DuckDB, bounded memory, JSON-able)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.statistics import EXACT_DISTINCT_ROWS, column_statistics
+
+
+def _stats(tmp_path: Path, table: pa.Table) -> dict[str, dict[str, object]]:
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path)
+    stats = column_statistics(path, table.schema)
+    json.dumps(stats)
+    return stats
+
+
+def test_values(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "ort": ["Borås", "Kiruna", "Borås", None, "Göteborg", "Borås", "Kiruna"],
+            "n": [3, 1, 3, 2, None, 3, 7],
+            "temp": [-0.5, float("nan"), 1.5, None, 2.0, 2.0, 0.0],
+            "datum": [dt.date(2024, 1, d) for d in (1, 2, 2, 3, 4, 5, 6)],
+            "'quoted\" name": [1, 1, 1, 1, 1, 1, 1],
+            "nested": [{"a": 1}, None, {"a": 2}, None, None, {"a": 1}, {"a": 3}],
+        }
+    )
+    stats = _stats(tmp_path, table)
+    assert stats["ort"] == {
+        "nulls": 1,
+        "distinct": 3,
+        "distinct_estimated": False,
+        "min": "Borås",
+        "max": "Kiruna",
+        "top": [{"value": "Borås", "count": 3}, {"value": "Kiruna", "count": 2}],
+    }
+    assert stats["n"]["top"] == [{"value": 3, "count": 3}]
+    assert (stats["n"]["min"], stats["n"]["max"], stats["n"]["nulls"]) == (1, 7, 1)
+    assert (stats["temp"]["min"], stats["temp"]["max"]) == (-0.5, 2.0)  # NaN left out
+    assert stats["datum"]["min"] == "2024-01-01" and stats["datum"]["top"] == [
+        {"value": "2024-01-02", "count": 2}
+    ]
+    assert stats["'quoted\" name"]["distinct"] == 1
+    assert stats["nested"] == {"nulls": 3}
+
+
+def test_large_tables_estimate_distinct(tmp_path: Path) -> None:
+    rows = EXACT_DISTINCT_ROWS + 1
+    table = pa.table({"id": pa.array(range(rows)), "text": pa.array(["x" * 300] * rows)})
+    stats = _stats(tmp_path, table)
+    assert stats["id"]["distinct_estimated"] is True
+    assert abs(stats["id"]["distinct"] - rows) / rows < 0.3
+    assert stats["id"]["top"] == []  # nothing repeats
+    assert stats["text"]["max"] == "x" * 200 + "…"  # long text is cut
+    assert stats["text"]["top"][0]["count"] == rows
