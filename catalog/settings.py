@@ -54,7 +54,25 @@ class Settings(BaseSettings):
     signed_url_max_seconds: int = Field(
         default=3600, ge=1, le=7 * 24 * 3600, description="Longest expiry of a signed URL."
     )
+    embedded_workers: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="Job workers inside `datahamn serve`; 0 when `datahamn worker` runs apart.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    upload_max_bytes: int = Field(
+        default=10_737_418_240, ge=0, description="Largest resumable (tus) upload, in bytes."
+    )
+    upload_form_max_bytes: int = Field(
+        default=104_857_600, ge=0, description="Largest plain multipart form upload, in bytes."
+    )
+    upload_expiry_hours: int = Field(
+        default=24, ge=1, description="An unfinished upload expires this long after its last PATCH."
+    )
+    upload_retention_hours: int = Field(
+        default=168, ge=1, description="A complete upload not yet ingested is kept this long."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -148,16 +148,21 @@ def add_file(
     row_count: int | None = None,
     arrow_schema: Any = None,
     column_stats: Any = None,
+    written: tuple[int, str] | None = None,
 ) -> DatasetFile:
-    """Record an object already written under the version's prefix; size and sha256 are
-    measured from the store, never taken from the caller."""
+    """Record an object already written under the version's prefix.
+
+    Size and sha256 are measured from the store, never taken from an API caller. A pipeline
+    that wrote the object itself passes ``written`` (size, sha256) to skip one read of it:
+    publish_version verifies every object against the store anyway.
+    """
     _require_writer(principal, version)
     _require_draft(version)
     if any(f.key == key for f in version.files):
         raise Conflict(f"version {version.number} already has a file {key!r}", field="key")
     full_key = version_prefix(version.dataset, version.number) + key
     try:
-        size, sha256 = _measure(store, full_key)
+        size, sha256 = written if written is not None else _measure(store, full_key)
     except InvalidKey as exc:
         raise InvalidInput(f"invalid key {key!r}: {exc}", field="key") from exc
     except ObjectNotFound as exc:

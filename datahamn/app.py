@@ -18,19 +18,39 @@ from catalog.storage import open_store
 from catalog.storage.routes import router as objects_router
 from datahamn import __version__
 from datahamn.migrate import upgrade_database
+from datahamn.worker import start_in_thread
+from ingest.jobs.routes import router as jobs_router
+from ingest.routes import router as ingest_router
+from ingest.uploads.tus import router as uploads_router
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, upgrade_on_start: bool = True) -> FastAPI:
-    """Build the service. Nothing connects until the first request or the lifespan start."""
+def create_app(
+    settings: Settings, *, upgrade_on_start: bool = True, run_worker: bool | None = None
+) -> FastAPI:
+    """Build the service. Nothing connects until the first request or the lifespan start.
+
+    ``run_worker`` (default: DATAHAMN_EMBEDDED_WORKERS > 0) runs job workers inside the
+    server process, so the embedded default needs no second process.
+    """
     engine = make_engine(settings.resolved_database_url)
+    workers = settings.embedded_workers if run_worker is None or run_worker else 0
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if upgrade_on_start:
             await run_in_threadpool(upgrade_database, engine)
+        stop, threads = (
+            start_in_thread(app.state.session_factory, app.state.store, workers)
+            if workers
+            else (None, [])
+        )
         yield
+        if stop is not None:
+            stop.set()
+            for thread in threads:
+                await run_in_threadpool(thread.join, 30)
         engine.dispose()
 
     app = FastAPI(
@@ -48,4 +68,7 @@ def create_app(settings: Settings, *, upgrade_on_start: bool = True) -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(objects_router)
+    app.include_router(uploads_router)
+    app.include_router(ingest_router)
+    app.include_router(jobs_router)
     return app

@@ -110,6 +110,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         storage_url=(tmp_path / "objects").as_uri(),
         secret_key="test-secret-key",  # type: ignore[arg-type]
         base_url="http://testserver",
+        embedded_workers=0,  # tests that need a worker run one explicitly
     )
 
 

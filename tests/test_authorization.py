@@ -7,15 +7,20 @@ it fails ``test_every_route_is_in_the_table``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import Role
+from catalog.models import Dataset, Role, utcnow
+from ingest.jobs.models import Job, JobState
+from ingest.specs import StoredPipelineSpec
+from ingest.uploads.models import Upload, UploadState
 from tests.factories import auth, make_org, make_token, make_user
 
 ANON, OUTSIDER, MEMBER, PUBLISHER, ADMIN, ROOT = (
@@ -28,7 +33,11 @@ ANON, OUTSIDER, MEMBER, PUBLISHER, ADMIN, ROOT = (
 )
 CALLERS = [ANON, OUTSIDER, MEMBER, PUBLISHER, ADMIN, ROOT]
 D = "/api/v1/datasets/smhi"
+JOB = "j" * 32
 ORG = "/api/v1/organisations/smhi"
+UPLOAD_ID = "0123456789abcdef" * 2  # the publisher's upload in progress (tokens fixture)
+UPLOAD = f"/api/v1/uploads/{UPLOAD_ID}"
+TUS = {"Tus-Resumable": "1.0.0"}
 
 
 def _all(status: int) -> dict[str, int]:
@@ -46,6 +55,11 @@ def _draft_writers(ok: int) -> dict[str, int]:
 
 def _admins(ok: int) -> dict[str, int]:
     return {ANON: 401, OUTSIDER: 403, MEMBER: 403, PUBLISHER: 403, ADMIN: ok, ROOT: ok}
+
+
+def _owner(ok: int) -> dict[str, int]:
+    """An upload is its owner's (the publisher's): anyone else but a sysadmin gets 404."""
+    return {ANON: 401, OUTSIDER: 404, MEMBER: 404, PUBLISHER: ok, ADMIN: 404, ROOT: ok}
 
 
 # (method, route path) -> (concrete url, json body or None, expected status per caller)
@@ -157,6 +171,61 @@ TABLE: dict[tuple[str, str], tuple[str, Any, dict[str, int]]] = {
         {"key": "data/y.bin"},
         _draft_writers(200),
     ),
+    # Ingestion and jobs: a job and an upload belong to the publisher who made them.
+    ("POST", "/api/v1/ingest"): (
+        "/api/v1/ingest",
+        {"upload_ids": ["u" * 32], "dataset": "smhi/open", "licence": "CC0-1.0"},
+        {ANON: 401, OUTSIDER: 404, MEMBER: 404, PUBLISHER: 202, ADMIN: 404, ROOT: 202},
+    ),
+    ("GET", "/api/v1/jobs"): ("/api/v1/jobs", None, {**_all(200), ANON: 401}),
+    ("GET", "/api/v1/jobs/{job_id}"): (
+        f"/api/v1/jobs/{JOB}",
+        None,
+        {ANON: 401, OUTSIDER: 404, MEMBER: 404, PUBLISHER: 200, ADMIN: 200, ROOT: 200},
+    ),
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): (
+        f"/api/v1/jobs/{JOB}/cancel",
+        None,
+        {ANON: 401, OUTSIDER: 404, MEMBER: 404, PUBLISHER: 200, ADMIN: 200, ROOT: 200},
+    ),
+    ("GET", "/api/v1/datasets/{organisation}/{name}/pipeline"): (
+        f"{D}/open/pipeline",
+        None,
+        _all(200),
+    ),
+    # Resumable uploads (tus) and the form upload; the tus headers are in REQUEST_EXTRAS.
+    ("OPTIONS", "/api/v1/uploads"): ("/api/v1/uploads", None, _all(204)),
+    ("GET", "/api/v1/uploads"): ("/api/v1/uploads", None, {**_all(200), ANON: 401}),
+    ("POST", "/api/v1/uploads"): ("/api/v1/uploads", None, _writers(201)),
+    ("POST", "/api/v1/uploads/form"): ("/api/v1/uploads/form", None, _writers(201)),
+    ("HEAD", "/api/v1/uploads/{upload_id}"): (UPLOAD, None, _owner(200)),
+    ("GET", "/api/v1/uploads/{upload_id}"): (UPLOAD, None, _owner(200)),
+    ("PATCH", "/api/v1/uploads/{upload_id}"): (UPLOAD, None, _owner(204)),
+    ("DELETE", "/api/v1/uploads/{upload_id}"): (UPLOAD, None, _owner(204)),
+    ("POST", "/api/v1/uploads/{upload_id}"): (UPLOAD, None, _owner(204)),
+}
+# Request arguments for routes that need more than a JSON body: tus headers, a form.
+REQUEST_EXTRAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/uploads"): {
+        # filename a.csv, dataset smhi/open
+        "headers": {
+            **TUS,
+            "Upload-Length": "3",
+            "Upload-Metadata": "filename YS5jc3Y=,dataset c21oaS9vcGVu",
+        }
+    },
+    ("POST", "/api/v1/uploads/form"): {
+        "files": {"file": ("a.csv", b"a,b")},
+        "data": {"dataset": "smhi/open"},
+    },
+    ("HEAD", "/api/v1/uploads/{upload_id}"): {"headers": TUS},
+    ("PATCH", "/api/v1/uploads/{upload_id}"): {
+        "headers": {**TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
+    },
+    ("DELETE", "/api/v1/uploads/{upload_id}"): {"headers": TUS},
+    ("POST", "/api/v1/uploads/{upload_id}"): {
+        "headers": {**TUS, "X-HTTP-Method-Override": "DELETE"}
+    },
 }
 # Routes that authorise by a signature in the URL rather than by the caller's identity;
 # tests/storage covers them.
@@ -236,7 +305,50 @@ def tokens(client: TestClient, session: Session) -> dict[str, dict[str, str]]:
         == 201
     )
     assert client.post(f"{D}/open/versions/1/publish", headers=admin).status_code == 200
+    _ingestion_objects(session, users[PUBLISHER].id, smhi.id)
+    session.add(
+        Upload(
+            id=UPLOAD_ID,
+            owner_id=users[PUBLISHER].id,
+            organisation_id=smhi.id,
+            dataset_name="open",
+            filename="a.csv",
+            length=3,
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+    )
+    session.commit()
     return headers
+
+
+def _ingestion_objects(session: Session, publisher_id: int, smhi_id: int) -> None:
+    """A complete upload and a job of the publisher's, and a stored spec for smhi/open."""
+    open_id = session.scalars(select(Dataset.id).where(Dataset.name == "open")).one()
+    session.add_all(
+        [
+            Upload(
+                id="u" * 32,
+                owner_id=publisher_id,
+                organisation_id=smhi_id,
+                dataset_name="open",
+                filename="a.csv",
+                length=1,
+                offset=1,
+                sha256="0" * 64,
+                state=UploadState.complete,
+                expires_at=utcnow() + timedelta(days=1),
+            ),
+            Job(
+                id=JOB,
+                kind="ingest",
+                state=JobState.queued,
+                created_by_id=publisher_id,
+                payload={"dataset": "smhi/open"},
+            ),
+            StoredPipelineSpec(dataset_id=open_id, spec={"licence": "CC0-1.0"}, version_number=1),
+        ]
+    )
+    session.commit()
 
 
 def _cases() -> list[tuple[tuple[str, str], tuple[str, ...]]]:
@@ -245,7 +357,7 @@ def _cases() -> list[tuple[tuple[str, str], tuple[str, ...]]]:
     write gets a test of its own, on fresh data."""
     cases = []
     for route, (_, _, expected) in sorted(TABLE.items()):
-        if route[0] == "GET":
+        if route[0] in {"GET", "HEAD", "OPTIONS"}:  # safe methods change nothing
             cases.append((route, tuple(CALLERS)))
             continue
         cases.append((route, tuple(c for c in CALLERS if expected[c] >= 400)))
@@ -265,6 +377,9 @@ def test_route_answers_each_caller_as_the_table_says(
     callers: tuple[str, ...],
 ) -> None:
     url, body, expected = TABLE[route]
+    extras = dict(REQUEST_EXTRAS.get(route, {}))
+    extra_headers = extras.pop("headers", {})
     for caller in callers:
-        response = client.request(route[0], url, json=body, headers=tokens[caller])
+        headers = {**extra_headers, **tokens[caller]}
+        response = client.request(route[0], url, json=body, headers=headers, **extras)
         assert response.status_code == expected[caller], (caller, response.text)

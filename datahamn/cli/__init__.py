@@ -13,7 +13,9 @@ from datahamn import __version__
 from datahamn.cli import datasets, db, orgs, tokens, users
 from datahamn.cli._errors import DatahamnGroup
 from datahamn.cli.demo import DEMO_EPILOG, demo
+from datahamn.cli.ingest import INGEST_EPILOG, ingest
 from datahamn.cli.serve import SERVE_EPILOG, serve
+from datahamn.cli.worker import WORKER_EPILOG, worker
 
 app = typer.Typer(
     cls=DatahamnGroup,
@@ -52,6 +54,8 @@ def _root(
 
 app.command("serve", epilog=SERVE_EPILOG)(serve)
 app.command("demo", epilog=DEMO_EPILOG)(demo)
+app.command("worker", epilog=WORKER_EPILOG)(worker)
+app.command("ingest", epilog=INGEST_EPILOG)(ingest)
 app.add_typer(db.app, name="db")
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(users.app, name="users")

@@ -34,6 +34,14 @@ TokenOption = Annotated[
 ]
 
 
+class HttpError(CliError):
+    """The service answered with an error status (kept so callers can decide to retry)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def path(*segments: str) -> str:
     """Join URL path segments, quoting each so a name cannot change the path."""
     return "/" + "/".join(quote(segment, safe="") for segment in segments)
@@ -96,9 +104,28 @@ class ApiClient:
     def get(self, url_path: str, params: dict[str, Any] | None = None) -> Any:
         # httpx sends a list value as a repeated parameter, as the API expects for filters.
         clean = {k: v for k, v in (params or {}).items() if v is not None and v != []}
+        return self._json(self.request("GET", url_path, params=clean), url_path)
+
+    def post(self, url_path: str, body: dict[str, Any]) -> Any:
+        return self._json(self.request("POST", url_path, json=body), url_path)
+
+    def request(
+        self,
+        method: str,
+        url_path: str,
+        *,
+        absolute: bool = False,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One request; an error answer or a network failure becomes a CliError.
+
+        ``absolute``: ``url_path`` is a path from the server root (e.g. a Location header),
+        not below /api/v1."""
+        url = self.base_url + ("" if absolute else API_PREFIX) + url_path
         try:
-            response = self._client.get(
-                self.base_url + API_PREFIX + url_path, params=clean, headers=self._headers
+            response = self._client.request(
+                method, url, headers={**self._headers, **(headers or {})}, **kwargs
             )
         except httpx.ConnectError as exc:
             raise CliError(
@@ -112,7 +139,10 @@ class ApiClient:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise CliError(f"request to {self.base_url} failed: {exc}") from exc
         if response.is_error:
-            raise CliError(_error_message(response))
+            raise HttpError(_error_message(response), response.status_code)
+        return response
+
+    def _json(self, response: httpx.Response, url_path: str) -> Any:
         try:
             return response.json()
         except ValueError as exc:

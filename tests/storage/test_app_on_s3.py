@@ -24,11 +24,15 @@ pytestmark = pytest.mark.s3
 @pytest.fixture
 def s3_client(db_url: str, tmp_path: Path, seaweedfs: SeaweedServer) -> Iterator[TestClient]:
     settings = Settings(
-        environment="test", home=tmp_path, database_url=db_url,
+        environment="test",
+        home=tmp_path,
+        database_url=db_url,
         storage_url=f"s3://app-{uuid.uuid4().hex[:12]}/catalog",
-        s3_endpoint=seaweedfs.endpoint, s3_access_key=seaweedfs.access_key,
+        s3_endpoint=seaweedfs.endpoint,
+        s3_access_key=seaweedfs.access_key,
         s3_secret_key=seaweedfs.secret_key,  # type: ignore[arg-type]
-        s3_region=seaweedfs.region, secret_key="test-secret",  # type: ignore[arg-type]
+        s3_region=seaweedfs.region,
+        secret_key="test-secret",  # type: ignore[arg-type]
     )
     app = create_app(settings, upgrade_on_start=False)
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -46,16 +50,31 @@ def test_publish_through_a_presigned_put(s3_client: TestClient, session: Session
     org = make_org(session, "smhi")
     token = make_token(session, make_user(session, "alice", org=org))
     base = "/api/v1/datasets/smhi/temp"
-    assert s3_client.post("/api/v1/datasets", headers=auth(token), json={
-        "organisation": "smhi", "name": "temp", "title": "T", "licence": "CC0-1.0",
-        "visibility": "public"}).status_code == 201
+    assert (
+        s3_client.post(
+            "/api/v1/datasets",
+            headers=auth(token),
+            json={
+                "organisation": "smhi",
+                "name": "temp",
+                "title": "T",
+                "licence": "CC0-1.0",
+                "visibility": "public",
+            },
+        ).status_code
+        == 201
+    )
     assert s3_client.post(f"{base}/versions", headers=auth(token), json={}).status_code == 201
-    signed = s3_client.post(f"{base}/versions/1/upload-url", headers=auth(token),
-                            json={"key": "data/t.csv"}).json()
+    signed = s3_client.post(
+        f"{base}/versions/1/upload-url", headers=auth(token), json={"key": "data/t.csv"}
+    ).json()
     data = "ort;temp\nBorås;-3,2\n".encode()
     assert httpx.put(signed["url"], content=data).status_code == 200
-    file = s3_client.post(f"{base}/versions/1/files", headers=auth(token), json={
-        "key": "data/t.csv", "format": "csv", "media_type": "text/csv"})
+    file = s3_client.post(
+        f"{base}/versions/1/files",
+        headers=auth(token),
+        json={"key": "data/t.csv", "format": "csv", "media_type": "text/csv"},
+    )
     assert file.status_code == 201, file.text
     assert file.json()["sha256"] == hashlib.sha256(data).hexdigest()
     published = s3_client.post(f"{base}/versions/1/publish", headers=auth(token))

@@ -57,6 +57,7 @@ class SeaweedServer:
     access_key: str
     secret_key: str
     region: str = REGION
+    pid: int = 0  # of the weed process, for tests that kill the server mid-job
 
     def client(self) -> Minio:
         return Minio(
@@ -113,7 +114,7 @@ def running_seaweedfs(tmp_dir: Path, *, attempts: int = 3) -> Iterator[SeaweedSe
         data_dir.mkdir()
         log_path = tmp_dir / f"weed-{attempt}.log"
         process = _start(data_dir, log_path, identities, ports)
-        server = SeaweedServer(f"{HOST}:{ports[6]}", access_key, secret_key)
+        server = SeaweedServer(f"{HOST}:{ports[6]}", access_key, secret_key, pid=process.pid)
         try:
             if _wait_until_ready(process, server, log_path):
                 yield server

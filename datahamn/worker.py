@@ -1,0 +1,74 @@
+"""The worker process (and the embedded worker inside ``datahamn serve``): the job handlers
+of every package, plus periodic housekeeping."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.models import utcnow
+from catalog.storage.base import ObjectStore
+from ingest.jobs.worker import Handler, Worker
+from ingest.pipeline import JOB_KIND as INGEST
+from ingest.pipeline import run_ingest_job
+from ingest.uploads.cleanup import expire_uploads
+
+log = logging.getLogger(__name__)
+HOUSEKEEPING_EVERY = timedelta(minutes=5)
+
+
+def handlers() -> dict[str, Handler]:
+    return {INGEST: run_ingest_job}
+
+
+def housekeeping(factory: sessionmaker[Session], store: ObjectStore) -> None:
+    """Expire abandoned uploads. Safe to run from several workers at once."""
+    with factory() as session:
+        removed = expire_uploads(session, store, now=utcnow())
+        session.commit()
+    if removed:
+        log.info("housekeeping: %d expired uploads removed", removed)
+
+
+def run_worker(
+    factory: sessionmaker[Session],
+    store: ObjectStore,
+    stop: threading.Event,
+    *,
+    poll_interval: float = 1.0,
+) -> None:
+    """Drain the queue until ``stop`` is set, with housekeeping between jobs."""
+    worker = Worker(factory=factory, store=store, handlers=handlers(), poll_interval=poll_interval)
+    last = utcnow() - HOUSEKEEPING_EVERY
+    while not stop.is_set():
+        if utcnow() - last >= HOUSEKEEPING_EVERY:
+            last = utcnow()
+            try:
+                housekeeping(factory, store)
+            except Exception:  # never let housekeeping stop the worker
+                log.exception("housekeeping failed")
+        try:
+            worked = worker.run_once()
+        except Exception:
+            log.exception("worker: queue unavailable")
+            worked = False
+        if not worked:
+            stop.wait(poll_interval)
+
+
+def start_in_thread(
+    factory: sessionmaker[Session], store: ObjectStore, count: int = 1
+) -> tuple[threading.Event, list[threading.Thread]]:
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=run_worker, args=(factory, store, stop), name=f"datahamn-worker-{i}", daemon=True
+        )
+        for i in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    return stop, threads

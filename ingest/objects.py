@@ -1,0 +1,144 @@
+"""Writing a version's objects: each original upload and each normalised table, and the
+catalog file records that go with them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.models import DatasetVersion
+from catalog.principal import Principal
+from catalog.storage.base import ObjectStore
+from catalog.versions import add_file
+from ingest.normalise import NormalisedTable, NormaliseResult
+from ingest.schema_changes import schema_to_json
+from ingest.uploads.models import Upload
+from ingest.uploads.service import open_upload
+
+PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
+Register = Callable[[Session, Principal, DatasetVersion], None]
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """One upload of a job and what the readers made of it."""
+
+    upload_id: str
+    filename: str
+    result: NormaliseResult
+
+
+def write_objects(
+    factory: sessionmaker[Session],
+    store: ObjectStore,
+    prefix: str,
+    normalised: list[Normalised],
+    check: Callable[[], None],
+) -> list[Register]:
+    """Write every object under ``prefix``; return how to register each as a catalog file.
+
+    The sizes and digests are computed here, from what was written; publishing verifies
+    them against the store."""
+    registrations: list[Register] = []
+    tables = [(n, t) for n in normalised for t in n.result.tables]
+    names = object_names([t.name for _, t in tables])
+    for item in normalised:
+        check()
+        registrations.append(_write_original(factory, store, prefix, item))
+    for (_, table), name in zip(tables, names, strict=True):
+        check()
+        registrations.append(_write_table(store, prefix, f"data/{name}.parquet", table))
+    for item in normalised:
+        if item.result.manifest is not None:
+            stem = Path(item.filename).name.replace("/", "-")
+            registrations.append(
+                _write_table(store, prefix, f"data/{stem}.manifest.parquet", item.result.manifest)
+            )
+    return registrations
+
+
+def _write_original(
+    factory: sessionmaker[Session], store: ObjectStore, prefix: str, item: Normalised
+) -> Register:
+    with factory() as session:
+        source = open_upload(session, store, item.upload_id)
+        upload = session.get_one(Upload, item.upload_id)
+        size, sha256 = upload.length or 0, upload.sha256 or ""
+    key = f"original/{item.filename}"
+    with source:
+        store.put(prefix + key, source, length=size, content_type=item.result.media_type)
+    result = item.result
+    fmt = (
+        result.tables[0].source_format
+        if result.tables
+        else Path(item.filename).suffix.lstrip(".").lower() or "bin"
+    )
+    return _registration(
+        store,
+        key,
+        role="original",
+        format=fmt,
+        media_type=result.media_type,
+        written=(size, sha256),
+    )
+
+
+def _write_table(store: ObjectStore, prefix: str, key: str, table: NormalisedTable) -> Register:
+    size, sha256 = file_digest(table.parquet_path)
+    with table.parquet_path.open("rb") as handle:
+        store.put(prefix + key, handle, length=size, content_type=PARQUET_MEDIA_TYPE)
+    return _registration(
+        store,
+        key,
+        role="data",
+        format="parquet",
+        media_type=PARQUET_MEDIA_TYPE,
+        written=(size, sha256),
+        row_count=table.row_count,
+        arrow_schema=schema_json(table),
+        column_stats=table.statistics,
+    )
+
+
+def _registration(store: ObjectStore, key: str, **fields: Any) -> Register:
+    def register(session: Session, principal: Principal, version: DatasetVersion) -> None:
+        add_file(session, principal=principal, store=store, version=version, key=key, **fields)
+
+    return register
+
+
+def schema_json(table: NormalisedTable) -> dict[str, Any]:
+    """What the catalog records of a table's schema: Arrow fields, published names, aliases."""
+    return {
+        "table": table.name,
+        "fields": schema_to_json(table.arrow_schema),
+        "columns": [
+            {"name": c.name, "alias": c.alias, "type": c.arrow_type} for c in table.columns
+        ],
+    }
+
+
+def object_names(names: list[str]) -> list[str]:
+    """Safe, unique object names for tables ('part-0' for a version's only table)."""
+    if len(names) == 1:
+        return ["part-0"]
+    out: list[str] = []
+    for i, name in enumerate(names):
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name).strip("-")
+        out.append(f"{i:03d}-{safe[:80] or 'table'}")
+    return out
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()

@@ -1,0 +1,404 @@
+"""The ingestion pipeline: one job turns a complete upload into a published version.
+
+Steps (progress fractions in brackets):
+    prepare    [0.00] dataset (created on first ingest), licence, a draft version recorded
+                      on the job, so a retried job continues that version
+    normalise  [0.05] stream the upload through the readers into Parquet files on local disk
+    store      [0.60] original and Parquet objects under the version's prefix
+    validate   [0.80] structural checks; personal-data scan; schema change against the last
+                      published version
+    publish    [0.90] verify every object (size, sha256), then one transaction publishes
+
+A problem with the input (IngestError, unknown licence, refused schema change) rejects the
+version with its reason and fails the job for good. Anything else (the object store or the
+database going away) is retried by the worker; on the last attempt the version is rejected.
+Nothing is visible until the final transaction, which is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.datasets import create_dataset, update_dataset
+from catalog.errors import DatahamnError
+from catalog.licences import get_agreement, get_licence
+from catalog.models import Dataset, DatasetVersion, Organisation, User, VersionState
+from catalog.principal import Principal
+from catalog.users import principal_for_user
+from catalog.versions import (
+    create_version,
+    publish_version,
+    transition,
+    version_prefix,
+)
+from ingest.errors import IngestError
+from ingest.jobs.worker import JobContext, JobFailed
+from ingest.normalise import NormalisedTable, normalise
+from ingest.objects import Normalised, write_objects
+from ingest.options import FormatOptions
+from ingest.schema_changes import SchemaChange, compare, schema_to_json
+from ingest.specs import PipelineSpec, load_spec, save_spec
+from ingest.uploads.models import Upload, UploadState
+from ingest.uploads.service import delete_upload, open_upload
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "ingest"
+
+
+@dataclass
+class _Run:
+    ctx: JobContext
+    spec: PipelineSpec
+    uploads: list[tuple[str, str]]  # (upload id, file name), in the order given
+    organisation: str
+    dataset_name: str
+    user_id: int
+
+
+def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
+    """The worker's handler for ``ingest`` jobs."""
+    run = _Run(
+        ctx=ctx,
+        spec=PipelineSpec.model_validate(ctx.payload["spec"]),
+        uploads=[(str(u["id"]), str(u["filename"])) for u in ctx.payload["uploads"]],
+        organisation=str(ctx.payload["dataset"]).split("/", 1)[0],
+        dataset_name=str(ctx.payload["dataset"]).split("/", 1)[1],
+        user_id=int(ctx.payload["user_id"]),
+    )
+    version_id: int | None = None
+    try:
+        version_id = _prepare(run)
+        done = _published_already(run, version_id)
+        if done is not None:
+            return done
+        work_dir = Path(tempfile.mkdtemp(prefix=f"ingest-{ctx.job_id[:8]}-"))
+        try:
+            return _store_validate_publish(run, version_id, _normalise(run, work_dir))
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    except IngestError as exc:
+        _reject(run, version_id, exc.message)
+        raise JobFailed(
+            exc.problem, exc.message, str(exc.location) if exc.location else None
+        ) from exc
+    except JobFailed as exc:
+        _reject(run, version_id, exc.message)
+        raise
+    except DatahamnError as exc:
+        _reject(run, version_id, exc.message)
+        raise JobFailed(exc.code, exc.message) from exc
+    except Exception as exc:
+        if ctx.attempt >= ctx.max_attempts:
+            _reject(run, version_id, f"{type(exc).__name__}: {exc}"[:1000])
+        raise
+
+
+def _published_already(run: _Run, version_id: int) -> dict[str, Any] | None:
+    """A retried job whose version was already published just reports it."""
+    with run.ctx.factory() as session:
+        version = session.get_one(DatasetVersion, version_id)
+        if version.state is VersionState.published:
+            return _result(version, tables=[], schema_change=None, warnings=[])
+    return None
+
+
+def _principal(session: Session, run: _Run) -> Principal:
+    return principal_for_user(session, session.get_one(User, run.user_id))
+
+
+def _prepare(run: _Run) -> int:
+    ctx = run.ctx
+    ctx.progress(0.0, "preparing")
+    # Log lines are written in transactions of their own: never inside another transaction,
+    # which on SQLite would wait for itself.
+    with ctx.factory() as session, session.begin():
+        version_id, message = _continue_or_create(session, run)
+    ctx.log(message)
+    return version_id
+
+
+def _continue_or_create(session: Session, run: _Run) -> tuple[int, str]:
+    ctx = run.ctx
+    if ctx.version_id is not None:
+        version = session.get(DatasetVersion, ctx.version_id)
+        if version is not None and version.state in {
+            VersionState.draft,
+            VersionState.validating,
+            VersionState.published,
+        }:
+            stored = load_spec(session, version.dataset_id)
+            run.spec = run.spec.merged_over(stored) if stored else run.spec
+            return version.id, f"continuing version {version.number} (attempt {ctx.attempt})"
+    principal = _principal(session, run)
+    for upload_id, _ in run.uploads:
+        upload = session.get(Upload, upload_id)
+        if upload is None or upload.state is not UploadState.complete:
+            raise JobFailed("upload-not-complete", f"upload {upload_id} is missing or incomplete")
+    dataset = _ensure_dataset(session, run, principal)
+    spec = run.spec.merged_over(load_spec(session, dataset.id))
+    run.spec = spec
+    _check_licence(session, dataset, spec)
+    version = create_version(
+        session,
+        principal=principal,
+        dataset=dataset,
+        changelog=spec.changelog,
+        licence=spec.licence,
+        attribution=spec.attribution,
+    )
+    if spec.agreement:
+        version.agreement_id = get_agreement(
+            session, organisation=dataset.organisation, name=spec.agreement
+        ).id
+    ctx.record_version(session, version.id)
+    return version.id, f"version {version.number} of {run.organisation}/{run.dataset_name} created"
+
+
+def _ensure_dataset(session: Session, run: _Run, principal: Principal) -> Dataset:
+    dataset = session.scalars(
+        select(Dataset)
+        .join(Organisation)
+        .where(Organisation.name == run.organisation, Dataset.name == run.dataset_name)
+    ).first()
+    spec = run.spec
+    fields: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "description": spec.description,
+            "visibility": spec.visibility,
+            "tags": spec.tags,
+            "licence": spec.licence,
+            "agreement": spec.agreement,
+        }.items()
+        if value is not None
+    }
+    if dataset is None:
+        organisation = session.scalars(
+            select(Organisation).where(Organisation.name == run.organisation)
+        ).one()
+        return create_dataset(
+            session,
+            principal=principal,
+            organisation=organisation,
+            name=run.dataset_name,
+            title=spec.title or Path(run.uploads[0][1]).stem,
+            **fields,
+        )
+    if spec.title:
+        fields["title"] = spec.title
+    if fields:
+        update_dataset(session, principal=principal, dataset=dataset, **fields)
+    return dataset
+
+
+def _check_licence(session: Session, dataset: Dataset, spec: PipelineSpec) -> None:
+    if spec.licence:
+        get_licence(session, spec.licence)  # NotFound names the unknown id
+    elif spec.agreement:
+        get_agreement(session, organisation=dataset.organisation, name=spec.agreement)
+    elif dataset.licence_id is None and dataset.agreement_id is None:
+        raise JobFailed(
+            "licence-required",
+            "a licence (SPDX id) or a registered agreement is required to publish",
+        )
+
+
+def _normalise(run: _Run, work_dir: Path) -> list[Normalised]:
+    ctx = run.ctx
+    with ctx.factory() as session:
+        lengths = [session.get_one(Upload, upload_id).length or 0 for upload_id, _ in run.uploads]
+    total = sum(lengths)
+    options = FormatOptions.from_dict(run.spec.format_options)
+    out: list[Normalised] = []
+    before = 0
+    for (upload_id, filename), length in zip(run.uploads, lengths, strict=True):
+        ctx.progress(0.05 + 0.55 * (before / total if total else 0.0), f"normalising {filename}")
+
+        def open_source(upload_id: str = upload_id) -> Any:
+            with ctx.factory() as inner:
+                return open_upload(inner, ctx.store, upload_id)
+
+        result = normalise(
+            open_source,
+            filename=filename,
+            options=options,
+            work_dir=work_dir / upload_id,
+            progress=_progress(ctx, before, total),
+        )
+        before += length
+        for table in result.tables:
+            ctx.log(
+                f"{filename}: table {table.name!r}: {table.row_count:,} rows, "
+                f"{len(table.columns)} columns"
+            )
+        out.append(Normalised(upload_id=upload_id, filename=filename, result=result))
+    for warning in _warnings(out):
+        ctx.log(warning, level="warning")
+    return out
+
+
+def _progress(ctx: JobContext, before: int, total: int) -> Callable[[int], None]:
+    reported = [0.0]
+
+    def progress(done: int) -> None:
+        fraction = 0.05 + 0.55 * ((before + done) / total if total else 0.0)
+        if fraction - reported[0] >= 0.01:  # at most ~100 progress writes per job
+            reported[0] = fraction
+            ctx.progress(fraction, f"normalising: {before + done:,} of {total:,} bytes read")
+
+    return progress
+
+
+def _tables(normalised: list[Normalised]) -> list[NormalisedTable]:
+    return [t for n in normalised for t in n.result.tables]
+
+
+def _warnings(normalised: list[Normalised]) -> list[str]:
+    return [
+        f"{n.filename}: {w}"
+        for n in normalised
+        for w in [*n.result.warnings, *(w for t in n.result.tables for w in t.warnings)]
+    ]
+
+
+def _store_validate_publish(
+    run: _Run, version_id: int, normalised: list[Normalised]
+) -> dict[str, Any]:
+    ctx = run.ctx
+    tables = _tables(normalised)
+    ctx.progress(0.6, "storing objects")
+    with ctx.factory() as session:
+        version = session.get_one(DatasetVersion, version_id)
+        prefix = version_prefix(version.dataset, version.number)
+    written = write_objects(ctx.factory, ctx.store, prefix, normalised, ctx.check)
+    ctx.check()
+    ctx.progress(0.8, "validating")
+    with ctx.factory() as session, session.begin():
+        principal = _principal(session, run)
+        version = session.get_one(DatasetVersion, version_id)
+        for file in list(version.files):  # a retry re-registers what it wrote
+            session.delete(file)
+        session.flush()
+        session.refresh(version)
+        for register in written:
+            register(session, principal, version)
+        _structural_checks(tables)
+        change = _schema_change(session, version, tables)
+        if change is not None and change.changed and not run.spec.accept_schema_change:
+            raise JobFailed(
+                "schema-changed",
+                f"the schema changed since the last published version: {change.describe()}; "
+                "re-run with the schema change accepted to publish it",
+            )
+        transition(version, VersionState.validating)
+    ctx.check()
+    ctx.progress(0.9, "publishing")
+    with ctx.factory() as session, session.begin():
+        version = session.get_one(DatasetVersion, version_id)
+        publish_version(
+            session, principal=_principal(session, run), store=ctx.store, version=version
+        )
+        save_spec(
+            session,
+            dataset_id=version.dataset_id,
+            spec=run.spec,
+            user_id=run.user_id,
+            version_number=version.number,
+        )
+        outcome = _result(
+            version, tables=tables, schema_change=change, warnings=_warnings(normalised)
+        )
+    ctx.log(f"published version {outcome['version']}")
+    _discard_uploads(run)
+    return outcome
+
+
+def _discard_uploads(run: _Run) -> None:
+    """The version holds the originals now; the staged bytes can go. Best effort: expiry
+    removes whatever is left."""
+    for upload_id, _ in run.uploads:
+        try:
+            with run.ctx.factory() as session:  # delete_upload commits
+                delete_upload(session, run.ctx.store, upload_id)
+        except Exception:
+            log.warning(
+                "upload %s not removed after publishing; expiry will", upload_id, exc_info=True
+            )
+
+
+def _structural_checks(tables: list[NormalisedTable]) -> None:
+    """Until quality validation is wired in: tables must have rows and columns."""
+    for table in tables:
+        if table.row_count == 0:
+            raise JobFailed("empty-table", f"table {table.name!r} has no rows")
+        if not table.columns:
+            raise JobFailed("empty-table", f"table {table.name!r} has no columns")
+
+
+def _schema_change(
+    session: Session, version: DatasetVersion, tables: list[NormalisedTable]
+) -> SchemaChange | None:
+    previous = session.scalars(
+        select(DatasetVersion)
+        .where(
+            DatasetVersion.dataset_id == version.dataset_id,
+            DatasetVersion.state == VersionState.published,
+            DatasetVersion.number < version.number,
+        )
+        .order_by(DatasetVersion.number.desc())
+        .limit(1)
+    ).first()
+    if previous is None or not tables:
+        return None
+    old = [
+        f for f in previous.files if f.role == "data" and not f.key.endswith(".manifest.parquet")
+    ]
+    if not old or not isinstance(old[0].arrow_schema, dict):
+        return None
+    before: list[dict[str, Any]] = []
+    for file in old:
+        if isinstance(file.arrow_schema, dict):
+            before.extend(file.arrow_schema.get("fields", []))
+    after: list[dict[str, Any]] = []
+    for table in tables:
+        after.extend(schema_to_json(table.arrow_schema))
+    return compare(before, after)
+
+
+def _reject(run: _Run, version_id: int | None, reason: str) -> None:
+    if version_id is None:
+        return
+    with run.ctx.factory() as session, session.begin():
+        version = session.get(DatasetVersion, version_id)
+        if version is not None and version.state in {VersionState.draft, VersionState.validating}:
+            transition(version, VersionState.rejected, reason=reason)
+    run.ctx.log(f"version rejected: {reason}", level="error")
+
+
+def _result(
+    version: DatasetVersion,
+    *,
+    tables: list[NormalisedTable],
+    schema_change: SchemaChange | None,
+    warnings: list[str],
+) -> dict[str, Any]:
+    return {
+        "dataset": f"{version.dataset.organisation.name}/{version.dataset.name}",
+        "version": version.number,
+        "state": version.state.value,
+        "tables": [
+            {"name": t.name, "rows": t.row_count, "columns": len(t.columns)} for t in tables
+        ],
+        "schema_change": schema_change.as_dict() if schema_change else None,
+        "warnings": warnings,
+    }

@@ -1,0 +1,106 @@
+"""`datahamn ingest` as a user runs it: the console script against `datahamn serve` (with its
+embedded worker), a real-world file, a re-run with the stored spec, and a bad file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import SCRIPT, _free_port, _wait_ready
+
+REALWORLD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "realworld"
+
+
+@pytest.mark.slow
+def test_ingest_command_end_to_end(tmp_path: Path) -> None:
+    assert REALWORLD.is_dir(), f"the real-world files are missing: {REALWORLD}"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAHAMN_")}
+    env |= {
+        "DATAHAMN_HOME": str(tmp_path / "home"),
+        "DATAHAMN_URL": url,
+        "DATAHAMN_LOG_LEVEL": "WARNING",
+        "COLUMNS": "200",
+    }
+
+    def datahamn(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SCRIPT), *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert datahamn("db", "upgrade").returncode == 0
+    assert datahamn("orgs", "create", "skolverket", "--title", "Skolverket").returncode == 0
+    assert (
+        datahamn(
+            "users",
+            "create",
+            "anna",
+            "--email",
+            "anna@example.org",
+            "--org",
+            "skolverket",
+            "--role",
+            "publisher",
+        ).returncode
+        == 0
+    )
+    env["DATAHAMN_TOKEN"] = datahamn("tokens", "create", "anna").stdout.strip()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [str(SCRIPT), "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_ready(url, server)
+        source = REALWORLD / "skolverket_kostnader_grundskola_2024_kommun.csv"
+        first = datahamn(
+            "ingest",
+            str(source),
+            "--dataset",
+            "skolverket/kostnader",
+            "--license",
+            "CC0-1.0",
+            "--title",
+            "Kostnader grundskola",
+            "--visibility",
+            "public",
+        )
+        assert first.returncode == 0, first.stderr
+        assert "published skolverket/kostnader version 1" in first.stdout
+        assert "290 rows" in first.stdout
+        assert "upload skolverket_kostnader" in first.stderr  # the progress bar
+
+        again = datahamn("ingest", str(source), "--dataset", "skolverket/kostnader")
+        assert again.returncode == 0, again.stderr
+        assert "version 2" in again.stdout
+
+        empty = tmp_path / "tom.csv"
+        empty.write_bytes(b"")
+        failed = datahamn("ingest", str(empty), "--dataset", "skolverket/kostnader")
+        assert failed.returncode == 1
+        assert "empty-file" in failed.stderr and "Traceback" not in failed.stderr
+
+        shown = datahamn("datasets", "show", "skolverket/kostnader")
+        assert "Kostnader grundskola" in shown.stdout
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
