@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -191,6 +192,9 @@ class Dataset(Base):
     spatial_coverage: Mapped[str | None] = mapped_column(String(500))
     contains_personal_data: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     personal_data_legal_basis: Mapped[str | None] = mapped_column(Text)
+    # Summary of the latest published version's quality reports (catalog.quality).
+    quality_status: Mapped[str | None] = mapped_column(String(20), index=True)
+    quality_score: Mapped[float | None] = mapped_column(Float)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow, index=True)

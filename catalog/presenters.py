@@ -10,6 +10,7 @@ from catalog.schemas import (
     LicenceRef,
     OrganisationRef,
     Provenance,
+    QualitySummary,
     VersionPublic,
     VersionRef,
 )
@@ -41,6 +42,9 @@ def dataset_public(dataset: Dataset, latest: DatasetVersion | None) -> DatasetPu
             contains_personal_data=dataset.contains_personal_data,
             personal_data_legal_basis=dataset.personal_data_legal_basis,
         ),
+        quality=QualitySummary(status=dataset.quality_status, score=dataset.quality_score)
+        if dataset.quality_status
+        else None,
         latest_version=VersionRef(
             number=latest.number, state=latest.state, published_at=latest.published_at
         )

@@ -216,6 +216,14 @@ class VersionRef(BaseModel):
     published_at: datetime | None
 
 
+class QualitySummary(BaseModel):
+    status: str = Field(
+        description="passed, warnings or failed: the worst of the latest "
+        "published version's quality reports"
+    )
+    score: float | None = Field(description="percentage of expectations passed, 0-100")
+
+
 class DatasetPublic(BaseModel):
     organisation: OrganisationRef
     name: str
@@ -231,6 +239,7 @@ class DatasetPublic(BaseModel):
     agreement: str | None
     provenance: Provenance
     latest_version: VersionRef | None
+    quality: QualitySummary | None
     created_at: datetime
     updated_at: datetime
 

@@ -303,3 +303,28 @@ def latest_published(session: Session, dataset_ids: list[int]) -> dict[int, Data
         )
     )
     return {v.dataset_id: v for v in rows}
+
+
+def review_version(
+    session: Session,
+    *,
+    principal: Principal,
+    store: ObjectStore,
+    version: DatasetVersion,
+    accept: bool,
+    reason: str,
+) -> DatasetVersion:
+    """An organisation admin decides on a version held for review (personal data found)."""
+    if not principal.can_administer(version.dataset.organisation_id):
+        raise denied(principal, "only an admin of the organisation reviews a version")
+    if version.state is not VersionState.needs_review:
+        raise Conflict(
+            f"version {version.number} is {version.state.value}, not needs-review", field="state"
+        )
+    if accept:
+        publish_version(session, principal=principal, store=store, version=version)
+        version.state_reason = f"accepted in review: {reason}"
+    else:
+        transition(version, VersionState.rejected, reason=f"rejected in review: {reason}")
+    session.flush()
+    return version

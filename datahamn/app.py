@@ -20,6 +20,7 @@ from datahamn import __version__
 from datahamn.migrate import upgrade_database
 from datahamn.worker import start_in_thread
 from ingest.jobs.routes import router as jobs_router
+from ingest.quality_routes import router as quality_router
 from ingest.routes import router as ingest_router
 from ingest.uploads.tus import router as uploads_router
 
@@ -71,4 +72,5 @@ def create_app(
     app.include_router(uploads_router)
     app.include_router(ingest_router)
     app.include_router(jobs_router)
+    app.include_router(quality_router)
     return app

@@ -14,6 +14,8 @@ from catalog.storage.base import ObjectStore
 from ingest.jobs.worker import Handler, Worker
 from ingest.pipeline import JOB_KIND as INGEST
 from ingest.pipeline import run_ingest_job
+from ingest.revalidate import JOB_KIND as VALIDATE
+from ingest.revalidate import run_validate_job
 from ingest.uploads.cleanup import expire_uploads
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ HOUSEKEEPING_EVERY = timedelta(minutes=5)
 
 
 def handlers() -> dict[str, Handler]:
-    return {INGEST: run_ingest_job}
+    return {INGEST: run_ingest_job, VALIDATE: run_validate_job}
 
 
 def housekeeping(factory: sessionmaker[Session], store: ObjectStore) -> None:

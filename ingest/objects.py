@@ -3,6 +3,7 @@ catalog file records that go with them."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,12 +40,14 @@ def write_objects(
     prefix: str,
     normalised: list[Normalised],
     check: Callable[[], None],
-) -> list[Register]:
-    """Write every object under ``prefix``; return how to register each as a catalog file.
+) -> tuple[list[Register], list[tuple[str, Path]]]:
+    """Write every object under ``prefix``; return how to register each as a catalog file,
+    and each table's object key with its local Parquet file (for validation).
 
     The sizes and digests are computed here, from what was written; publishing verifies
     them against the store."""
     registrations: list[Register] = []
+    table_keys: list[tuple[str, Path]] = []
     tables = [(n, t) for n in normalised for t in n.result.tables]
     names = object_names([t.name for _, t in tables])
     for item in normalised:
@@ -53,13 +56,14 @@ def write_objects(
     for (_, table), name in zip(tables, names, strict=True):
         check()
         registrations.append(_write_table(store, prefix, f"data/{name}.parquet", table))
+        table_keys.append((f"data/{name}.parquet", table.parquet_path))
     for item in normalised:
         if item.result.manifest is not None:
             stem = Path(item.filename).name.replace("/", "-")
             registrations.append(
                 _write_table(store, prefix, f"data/{stem}.manifest.parquet", item.result.manifest)
             )
-    return registrations
+    return registrations, table_keys
 
 
 def _write_original(
@@ -117,6 +121,8 @@ def schema_json(table: NormalisedTable) -> dict[str, Any]:
     return {
         "table": table.name,
         "fields": schema_to_json(table.arrow_schema),
+        # The exact Arrow schema, to check a publisher's suite against it later.
+        "ipc": base64.b64encode(table.arrow_schema.serialize().to_pybytes()).decode("ascii"),
         "columns": [
             {"name": c.name, "alias": c.alias, "type": c.arrow_type} for c in table.columns
         ],

@@ -33,6 +33,7 @@ from catalog.errors import DatahamnError
 from catalog.licences import get_agreement, get_licence
 from catalog.models import Dataset, DatasetVersion, Organisation, User, VersionState
 from catalog.principal import Principal
+from catalog.quality import refresh_quality_summary
 from catalog.users import principal_for_user
 from catalog.versions import (
     create_version,
@@ -45,6 +46,13 @@ from ingest.jobs.worker import JobContext, JobFailed
 from ingest.normalise import NormalisedTable, normalise
 from ingest.objects import Normalised, write_objects
 from ingest.options import FormatOptions
+from ingest.quality import (
+    check_tables,
+    dataset_suite,
+    personal_data_declared,
+    previous_profiles,
+    store_reports,
+)
 from ingest.schema_changes import SchemaChange, compare, schema_to_json
 from ingest.specs import PipelineSpec, load_spec, save_spec
 from ingest.uploads.models import Upload, UploadState
@@ -280,9 +288,9 @@ def _store_validate_publish(
     with ctx.factory() as session:
         version = session.get_one(DatasetVersion, version_id)
         prefix = version_prefix(version.dataset, version.number)
-    written = write_objects(ctx.factory, ctx.store, prefix, normalised, ctx.check)
+    written, table_keys = write_objects(ctx.factory, ctx.store, prefix, normalised, ctx.check)
     ctx.check()
-    ctx.progress(0.8, "validating")
+    ctx.progress(0.75, "validating")
     with ctx.factory() as session, session.begin():
         principal = _principal(session, run)
         version = session.get_one(DatasetVersion, version_id)
@@ -293,21 +301,46 @@ def _store_validate_publish(
         for register in written:
             register(session, principal, version)
         _structural_checks(tables)
-        change = _schema_change(session, version, tables)
+        previous = _previous_published(session, version)
+        change = _schema_change(previous, tables)
         if change is not None and change.changed and not run.spec.accept_schema_change:
             raise JobFailed(
                 "schema-changed",
                 f"the schema changed since the last published version: {change.describe()}; "
                 "re-run with the schema change accepted to publish it",
             )
-        transition(version, VersionState.validating)
+        if version.state is VersionState.draft:
+            transition(version, VersionState.validating)
+        suite, suite_version = dataset_suite(session, version.dataset_id)
+        profiles = previous_profiles(session, previous)
+    outcome = check_tables(
+        table_keys,
+        suite=suite,
+        suite_version=suite_version,
+        previous=profiles,
+        key_columns=run.spec.key_columns or [],
+        accept_schema_change=run.spec.accept_schema_change,
+    )
     ctx.check()
     ctx.progress(0.9, "publishing")
     with ctx.factory() as session, session.begin():
         version = session.get_one(DatasetVersion, version_id)
-        publish_version(
-            session, principal=_principal(session, run), store=ctx.store, version=version
-        )
+        store_reports(session, version=version, outcome=outcome, user_id=run.user_id)
+        if outcome.rejected:
+            transition(
+                version, VersionState.rejected, reason=f"validation failed: {outcome.failures()}"
+            )
+        elif outcome.needs_review and not personal_data_declared(version.dataset):
+            transition(
+                version,
+                VersionState.needs_review,
+                reason="personal data found; an organisation admin must accept or reject",
+            )
+        else:
+            publish_version(
+                session, principal=_principal(session, run), store=ctx.store, version=version
+            )
+            refresh_quality_summary(session, version.dataset)
         save_spec(
             session,
             dataset_id=version.dataset_id,
@@ -315,12 +348,16 @@ def _store_validate_publish(
             user_id=run.user_id,
             version_number=version.number,
         )
-        outcome = _result(
+        result = _result(
             version, tables=tables, schema_change=change, warnings=_warnings(normalised)
         )
-    ctx.log(f"published version {outcome['version']}")
-    _discard_uploads(run)
-    return outcome
+    result["validation"] = outcome.summary()
+    if outcome.rejected:
+        raise JobFailed("validation-failed", f"validation failed: {outcome.failures()}")
+    ctx.log(f"version {result['version']}: {result['state']}")
+    if result["state"] == VersionState.published.value:
+        _discard_uploads(run)
+    return result
 
 
 def _discard_uploads(run: _Run) -> None:
@@ -345,10 +382,8 @@ def _structural_checks(tables: list[NormalisedTable]) -> None:
             raise JobFailed("empty-table", f"table {table.name!r} has no columns")
 
 
-def _schema_change(
-    session: Session, version: DatasetVersion, tables: list[NormalisedTable]
-) -> SchemaChange | None:
-    previous = session.scalars(
+def _previous_published(session: Session, version: DatasetVersion) -> DatasetVersion | None:
+    return session.scalars(
         select(DatasetVersion)
         .where(
             DatasetVersion.dataset_id == version.dataset_id,
@@ -358,6 +393,11 @@ def _schema_change(
         .order_by(DatasetVersion.number.desc())
         .limit(1)
     ).first()
+
+
+def _schema_change(
+    previous: DatasetVersion | None, tables: list[NormalisedTable]
+) -> SchemaChange | None:
     if previous is None or not tables:
         return None
     old = [

@@ -33,6 +33,11 @@ class PipelineSpec(BaseModel):
     visibility: Visibility | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     format_options: dict[str, Any] = Field(default_factory=dict)
+    key_columns: list[str] | None = Field(
+        default=None,
+        max_length=20,
+        description="columns that identify a row: checked unique and non-null",
+    )
     accept_schema_change: bool = False
     changelog: Description = ""
 

@@ -17,11 +17,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import Dataset, Role, utcnow
+from catalog.models import Dataset, DatasetVersion, Role, utcnow
+from catalog.quality import DatasetSuite, QualityReport
 from ingest.jobs.models import Job, JobState
 from ingest.specs import StoredPipelineSpec
 from ingest.uploads.models import Upload, UploadState
 from tests.factories import auth, make_org, make_token, make_user
+from validation import Report
 
 ANON, OUTSIDER, MEMBER, PUBLISHER, ADMIN, ROOT = (
     "anonymous",
@@ -172,6 +174,43 @@ TABLE: dict[tuple[str, str], tuple[str, Any, dict[str, int]]] = {
         _draft_writers(200),
     ),
     # Ingestion and jobs: a job and an upload belong to the publisher who made them.
+    # Quality: reports follow the version's visibility; reviews are for organisation admins.
+    ("GET", "/api/v1/datasets/{organisation}/{name}/versions/{number}/reports"): (
+        f"{D}/open/versions/1/reports",
+        None,
+        _all(200),
+    ),
+    ("GET", "/api/v1/datasets/{organisation}/{name}/versions/{number}/reports/{report_id}"): (
+        f"{D}/open/versions/1/reports/1",
+        None,
+        _all(200),
+    ),
+    ("GET", "/api/v1/datasets/{organisation}/{name}/versions/{number}/reports/{report_id}/html"): (
+        f"{D}/open/versions/1/reports/1/html",
+        None,
+        _all(200),
+    ),
+    ("POST", "/api/v1/datasets/{organisation}/{name}/versions/{number}/review"): (
+        f"{D}/open/versions/1/review",
+        {"decision": "accept", "reason": "r"},
+        {ANON: 401, OUTSIDER: 403, MEMBER: 403, PUBLISHER: 403, ADMIN: 409, ROOT: 409},
+    ),
+    ("POST", "/api/v1/datasets/{organisation}/{name}/versions/{number}/validate"): (
+        f"{D}/open/versions/1/validate",
+        None,
+        _writers(202),
+    ),
+    ("GET", "/api/v1/datasets/{organisation}/{name}/suite"): (f"{D}/open/suite", None, _all(200)),
+    ("PUT", "/api/v1/datasets/{organisation}/{name}/suite"): (
+        f"{D}/open/suite",
+        {
+            "name": "s",
+            "expectations": [
+                {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}
+            ],
+        },
+        _writers(201),
+    ),
     ("POST", "/api/v1/ingest"): (
         "/api/v1/ingest",
         {"upload_ids": ["u" * 32], "dataset": "smhi/open", "licence": "CC0-1.0"},
@@ -324,6 +363,11 @@ def tokens(client: TestClient, session: Session) -> dict[str, dict[str, str]]:
 def _ingestion_objects(session: Session, publisher_id: int, smhi_id: int) -> None:
     """A complete upload and a job of the publisher's, and a stored spec for smhi/open."""
     open_id = session.scalars(select(Dataset.id).where(Dataset.name == "open")).one()
+    version_one = session.scalars(
+        select(DatasetVersion.id).where(
+            DatasetVersion.dataset_id == open_id, DatasetVersion.number == 1
+        )
+    ).one()
     session.add_all(
         [
             Upload(
@@ -346,6 +390,16 @@ def _ingestion_objects(session: Session, publisher_id: int, smhi_id: int) -> Non
                 payload={"dataset": "smhi/open"},
             ),
             StoredPipelineSpec(dataset_id=open_id, spec={"licence": "CC0-1.0"}, version_number=1),
+            DatasetSuite(dataset_id=open_id, version=1, text="expectations: []\n"),
+            QualityReport(
+                id=1,
+                version_id=version_one,
+                file_key="data/a.bin",
+                kind="quality",
+                decision="publish",
+                summary={"score": 100.0},
+                report=Report(suite="default", source="a", results=()).to_dict(),
+            ),
         ]
     )
     session.commit()

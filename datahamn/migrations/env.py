@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 import access.models  # noqa: F401  - registers the access tables on Base.metadata
 import catalog.models  # noqa: F401  - registers the catalog tables on Base.metadata
+import catalog.quality  # noqa: F401  - registers the report and suite tables on Base.metadata
 import ingest.jobs.models  # noqa: F401  - registers the job queue tables on Base.metadata
 import ingest.specs  # noqa: F401  - registers the pipeline spec table on Base.metadata
 import ingest.uploads.models  # noqa: F401  - registers the upload tables on Base.metadata
