@@ -69,6 +69,14 @@ def ingest(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="Repeat for several tags.", show_default=False)
     ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            help="A column that identifies rows (checked unique, non-null); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     changelog: Annotated[str, typer.Option(help="What changed in this version.")] = "",
     accept_schema_change: Annotated[
         bool, typer.Option(help="Publish even if columns were added, removed or retyped.")
@@ -99,6 +107,9 @@ def ingest(
 
     The licence, metadata and format options are stored with the dataset: next month,
     `datahamn ingest new.csv --dataset ORG/NAME` repeats the same ingestion.
+
+    Exit status: 0 published, 1 failed (the reason is printed), 3 held for review because
+    personal data was found (an organisation admin accepts or rejects it).
     """
     if "/" not in dataset:
         raise CliError(f"--dataset must be ORG/NAME; got {dataset!r}")
@@ -187,7 +198,9 @@ def _report(job: dict[str, Any]) -> None:
             f"{where} [{error.get('problem', job['state'])}]"
         )
     result = job["result"]
-    typer.echo(f"published {result['dataset']} version {result['version']}")
+    held = result["state"] == "needs-review"
+    verb = "held for review" if held else "published"
+    typer.echo(f"{verb}: {result['dataset']} version {result['version']}")
     for table in result["tables"]:
         typer.echo(f"  table {table['name']}: {table['rows']:,} rows, {table['columns']} columns")
     change = result.get("schema_change")
@@ -195,9 +208,24 @@ def _report(job: dict[str, Any]) -> None:
         typer.echo(f"  schema change: {change}")
     for warning in result.get("warnings", []):
         typer.echo(f"  warning: {warning}")
-    validation = result.get("validation")
-    if validation:
-        typer.echo(f"  validation: {validation}")
+    for key, table in (result.get("validation") or {}).get("tables", {}).items():
+        typer.echo(
+            f"  validation {key}: {table['passed']}/{table['total']} expectations "
+            f"passed, {table['warnings']} warnings, {table['failed']} failed "
+            f"(score {table['score']})"
+        )
+        for finding in table.get("personal_data", []):
+            typer.echo(
+                f"  personal data {key}: {finding['type']} in column "
+                f"{finding['column']!r} ({finding['count']} values, "
+                f"{finding['confidence']} confidence)"
+            )
+    if held:
+        typer.echo(
+            "  an organisation admin must accept or reject it: POST "
+            f"/api/v1/datasets/{result['dataset']}/versions/{result['version']}/review"
+        )
+        raise typer.Exit(3)
 
 
 INGEST_EPILOG = (

@@ -80,8 +80,9 @@ def test_ingest_command_end_to_end(tmp_path: Path) -> None:
             "public",
         )
         assert first.returncode == 0, first.stderr
-        assert "published skolverket/kostnader version 1" in first.stdout
+        assert "published: skolverket/kostnader version 1" in first.stdout
         assert "290 rows" in first.stdout
+        assert "expectations passed, 0 warnings, 0 failed" in first.stdout
         assert "upload skolverket_kostnader" in first.stderr  # the progress bar
 
         again = datahamn("ingest", str(source), "--dataset", "skolverket/kostnader")
