@@ -507,7 +507,7 @@ def _free_port() -> int:
         return port
 
 
-def _wait_ready(url: str, server: subprocess.Popen[str], timeout: float = 30) -> None:
+def _wait_ready(url: str, server: subprocess.Popen[str], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

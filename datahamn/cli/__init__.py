@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from datahamn import __version__
-from datahamn.cli import datasets, db, orgs, tokens, users
+from datahamn.cli import datasets, db, jobs, orgs, tokens, users
 from datahamn.cli._errors import DatahamnGroup
 from datahamn.cli.demo import DEMO_EPILOG, demo
 from datahamn.cli.ingest import INGEST_EPILOG, ingest
@@ -61,6 +61,7 @@ app.add_typer(orgs.app, name="orgs")
 app.add_typer(users.app, name="users")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(jobs.app, name="jobs")
 
 
 def main() -> None:

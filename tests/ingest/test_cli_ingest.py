@@ -3,8 +3,10 @@ embedded worker), a real-world file, a re-run with the stored spec, and a bad fi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +99,21 @@ def test_ingest_command_end_to_end(tmp_path: Path) -> None:
 
         shown = datahamn("datasets", "show", "skolverket/kostnader")
         assert "Kostnader grundskola" in shown.stdout
+
+        queued = datahamn("ingest", str(source), "--dataset", "skolverket/kostnader",
+                          "--no-wait")
+        job_id = queued.stdout.strip()
+        assert queued.returncode == 0 and len(job_id) == 32, queued.stderr
+        for _ in range(120):
+            state = json.loads(datahamn("jobs", "show", job_id, "--json").stdout)["state"]
+            if state not in {"queued", "running"}:
+                break
+            time.sleep(0.5)
+        assert state == "succeeded"
+        shown_job = datahamn("jobs", "show", job_id)
+        assert "version 4: published" in shown_job.stdout, shown_job.stdout
+        listed = datahamn("jobs", "list")
+        assert job_id in listed.stdout and "4 jobs" in listed.stdout
     finally:
         server.terminate()
         try:
