@@ -258,6 +258,8 @@ class DatasetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp(), default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[datetime | None] = mapped_column(Timestamp())
+    # When the objects of a rejected version were deleted after the retention period.
+    objects_purged_at: Mapped[datetime | None] = mapped_column(Timestamp())
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
     files: Mapped[list[DatasetFile]] = relationship(

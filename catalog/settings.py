@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     upload_retention_hours: int = Field(
         default=168, ge=1, description="A complete upload not yet ingested is kept this long."
     )
+    rejected_retention_hours: int = Field(
+        default=168,
+        ge=1,
+        description="A rejected version's objects are kept this long for inspection.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

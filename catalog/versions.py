@@ -8,6 +8,7 @@ store (size and sha256) first, then flips the state in the caller's one transact
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -328,3 +329,26 @@ def review_version(
         transition(version, VersionState.rejected, reason=f"rejected in review: {reason}")
     session.flush()
     return version
+
+
+def purge_rejected(
+    session: Session, *, store: ObjectStore, older_than: datetime, batch: int = 50
+) -> int:
+    """Delete the objects of versions rejected before ``older_than`` (kept until then for
+    inspection); the versions, files and reports stay as the record. Returns how many."""
+    versions = session.scalars(
+        select(DatasetVersion)
+        .where(
+            DatasetVersion.state == VersionState.rejected,
+            DatasetVersion.objects_purged_at.is_(None),
+            DatasetVersion.created_at < older_than,
+        )
+        .order_by(DatasetVersion.id)
+        .limit(batch)
+    ).all()
+    for version in versions:
+        for info in list(store.list(version_prefix(version.dataset, version.number))):
+            store.delete(info.key)
+        version.objects_purged_at = utcnow()
+    session.flush()
+    return len(versions)

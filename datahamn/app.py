@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -43,7 +44,12 @@ def create_app(
         if upgrade_on_start:
             await run_in_threadpool(upgrade_database, engine)
         stop, threads = (
-            start_in_thread(app.state.session_factory, app.state.store, workers)
+            start_in_thread(
+                app.state.session_factory,
+                app.state.store,
+                workers,
+                rejected_retention=timedelta(hours=settings.rejected_retention_hours),
+            )
             if workers
             else (None, [])
         )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.models import utcnow
 from catalog.storage.base import ObjectStore
+from catalog.versions import purge_rejected
 from ingest.jobs.worker import Handler, Worker
 from ingest.pipeline import JOB_KIND as INGEST
 from ingest.pipeline import run_ingest_job
@@ -20,19 +21,33 @@ from ingest.uploads.cleanup import expire_uploads
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_EVERY = timedelta(minutes=5)
+REJECTED_RETENTION = timedelta(hours=168)
 
 
 def handlers() -> dict[str, Handler]:
     return {INGEST: run_ingest_job, VALIDATE: run_validate_job}
 
 
-def housekeeping(factory: sessionmaker[Session], store: ObjectStore) -> None:
-    """Expire abandoned uploads. Safe to run from several workers at once."""
+def housekeeping(
+    factory: sessionmaker[Session],
+    store: ObjectStore,
+    *,
+    rejected_retention: timedelta = REJECTED_RETENTION,
+) -> None:
+    """Expire abandoned uploads; delete the objects of versions rejected longer ago than the
+    retention. Safe to run from several workers at once."""
     with factory() as session:
         removed = expire_uploads(session, store, now=utcnow())
         session.commit()
-    if removed:
-        log.info("housekeeping: %d expired uploads removed", removed)
+    with factory() as session:
+        purged = purge_rejected(session, store=store, older_than=utcnow() - rejected_retention)
+        session.commit()
+    if removed or purged:
+        log.info(
+            "housekeeping: %d expired uploads, %d rejected versions' objects removed",
+            removed,
+            purged,
+        )
 
 
 def run_worker(
@@ -41,6 +56,7 @@ def run_worker(
     stop: threading.Event,
     *,
     poll_interval: float = 1.0,
+    rejected_retention: timedelta = REJECTED_RETENTION,
 ) -> None:
     """Drain the queue until ``stop`` is set, with housekeeping between jobs."""
     worker = Worker(factory=factory, store=store, handlers=handlers(), poll_interval=poll_interval)
@@ -49,7 +65,7 @@ def run_worker(
         if utcnow() - last >= HOUSEKEEPING_EVERY:
             last = utcnow()
             try:
-                housekeeping(factory, store)
+                housekeeping(factory, store, rejected_retention=rejected_retention)
             except Exception:  # never let housekeeping stop the worker
                 log.exception("housekeeping failed")
         try:
@@ -62,12 +78,20 @@ def run_worker(
 
 
 def start_in_thread(
-    factory: sessionmaker[Session], store: ObjectStore, count: int = 1
+    factory: sessionmaker[Session],
+    store: ObjectStore,
+    count: int = 1,
+    *,
+    rejected_retention: timedelta = REJECTED_RETENTION,
 ) -> tuple[threading.Event, list[threading.Thread]]:
     stop = threading.Event()
     threads = [
         threading.Thread(
-            target=run_worker, args=(factory, store, stop), name=f"datahamn-worker-{i}", daemon=True
+            target=run_worker,
+            args=(factory, store, stop),
+            kwargs={"rejected_retention": rejected_retention},
+            name=f"datahamn-worker-{i}",
+            daemon=True,
         )
         for i in range(count)
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -29,7 +30,12 @@ def worker(
     settings = load_settings()
     engine = make_engine(settings.resolved_database_url)
     upgrade_database(engine)
-    stop, pool = start_in_thread(make_session_factory(engine), open_store(settings), threads)
+    stop, pool = start_in_thread(
+        make_session_factory(engine),
+        open_store(settings),
+        threads,
+        rejected_retention=timedelta(hours=settings.rejected_retention_hours),
+    )
 
     def _stop(_signum: int, _frame: object) -> None:
         stop.set()

@@ -324,3 +324,30 @@ def test_several_files_make_one_version(app: FastAPI, client: TestClient, token:
     )
     assert again.status_code == 422
     assert again.json()["error"]["details"][0]["field"] == "upload_ids"
+
+
+def test_rejected_versions_objects_are_purged_after_retention(
+    app: FastAPI, client: TestClient, token: str, session: Session,
+) -> None:
+    from datetime import timedelta
+
+    from catalog.models import utcnow
+    from datahamn.worker import housekeeping
+
+    store = app.state.store
+    ingest(client, token, upload(client, token, CSV), licence="CC0-1.0")
+    drain(app)
+    wider = "kommun;år;temperatur;nederbörd\n0180 Stockholm;2015;6,5;539\n".encode()
+    bad = ingest(client, token, upload(client, token, wider))  # schema change, not accepted
+    drain(app)
+    assert job(client, token, bad["id"])["state"] == "failed"
+    assert list(store.list("datasets/smhi/temp/v2/")), "a rejected version keeps its objects"
+    housekeeping(app.state.session_factory, store, rejected_retention=timedelta(hours=1))
+    assert list(store.list("datasets/smhi/temp/v2/")), "kept during the retention"
+    housekeeping(app.state.session_factory, store, rejected_retention=timedelta(0))
+    assert list(store.list("datasets/smhi/temp/v2/")) == []
+    assert list(store.list("datasets/smhi/temp/v1/")), "published objects are never touched"
+    session.expire_all()
+    rejected = session.scalars(select(DatasetVersion).where(DatasetVersion.number == 2)).one()
+    assert rejected.state.value == "rejected" and rejected.objects_purged_at is not None
+    assert rejected.objects_purged_at <= utcnow()
