@@ -75,6 +75,9 @@ class Location:
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
+    def __str__(self) -> str:
+        return self.describe()
+
 
 class IngestError(Exception):
     """Bad input: raised by ``normalise`` and every reader; nothing was produced."""
@@ -84,20 +87,13 @@ class IngestError(Exception):
             raise ValueError(f"unknown ingest problem code {problem!r}")
         self.problem = problem
         self.location = location or Location()
+        self._what = message
         where = self.location.describe()
         self.message = f"{message} ({where})" if where else message
         super().__init__(self.message)
 
-    def located(self, **where: Any) -> IngestError:
-        """A copy with more location filled in (the outer layer knows file / member)."""
-        merged = {**where, **self.location.to_dict()}
-        base = self.message
-        old = self.location.describe()
-        if old and base.endswith(f" ({old})"):
-            base = base[: -len(old) - 3]
-        err = IngestError(self.problem, base, Location(**merged))
-        err.__cause__ = self.__cause__
-        return err
+    def __reduce__(self) -> tuple[Any, ...]:  # survives pickling (worker processes)
+        return (type(self), (self.problem, self._what, self.location))
 
     def to_dict(self) -> dict[str, Any]:
         return {"problem": self.problem, "message": self.message, **self.location.to_dict()}

@@ -134,7 +134,10 @@ class DelimitedSource:
 class TextPlan:
     """Column types for a delimited file (see ``coltypes``)."""
 
-    def __init__(self, published: list[str], names: list[str], options: FormatOptions) -> None:
+    def __init__(
+        self, published: list[str], names: list[str], options: FormatOptions, where: Location
+    ) -> None:
+        self.where = where
         self.typer = TextTyper(options)
         self.names = names
         self.unnamed = [not p.strip() for p in published]
@@ -180,7 +183,7 @@ class TextPlan:
                         "invalid-value",
                         f"{excerpt(misfit.value or '')} is not a valid"
                         f" {self.columns[i].forced} (options.column_types)",
-                        Location(line=misfit.line, column=name),
+                        Location(**{**self.where.to_dict(), "line": misfit.line, "column": name}),
                     ) from None
                 raise
             if kind != EMPTY:
@@ -224,7 +227,7 @@ def read_delimited(
     warnings = layout.warnings + warnings
 
     def attempt(encoding: str, ascii_fallback: bool) -> tuple[TextPlan, TwoPhaseWriter[TextBlock]]:
-        plan = TextPlan(layout.names, names, options)
+        plan = TextPlan(layout.names, names, options, where)
         writer = TwoPhaseWriter(
             lambda: DelimitedSource(
                 open_stream,

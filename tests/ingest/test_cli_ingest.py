@@ -100,8 +100,7 @@ def test_ingest_command_end_to_end(tmp_path: Path) -> None:
         shown = datahamn("datasets", "show", "skolverket/kostnader")
         assert "Kostnader grundskola" in shown.stdout
 
-        queued = datahamn("ingest", str(source), "--dataset", "skolverket/kostnader",
-                          "--no-wait")
+        queued = datahamn("ingest", str(source), "--dataset", "skolverket/kostnader", "--no-wait")
         job_id = queued.stdout.strip()
         assert queued.returncode == 0 and len(job_id) == 32, queued.stderr
         for _ in range(120):

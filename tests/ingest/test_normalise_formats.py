@@ -120,3 +120,22 @@ def test_error_shape() -> None:
 def test_excerpt_is_short() -> None:
     assert excerpt("x" * 500) == repr("x" * 40 + "…")
     assert excerpt(b"ok\r\n") == "'ok'"
+
+
+def test_formats_doc_names_every_option_limit_and_problem() -> None:
+    from dataclasses import fields
+
+    from tests.ingest.test_normalise_support import REPO
+
+    doc = (REPO / "docs" / "formats.md").read_text(encoding="utf-8")
+    names = [f.name for f in fields(FormatOptions)] + [f.name for f in fields(Limits)]
+    missing = [n for n in [*names, *PROBLEMS] if f"| `{n}` |" not in doc]
+    assert missing == []
+
+
+def test_error_survives_pickling() -> None:
+    import pickle
+
+    err = IngestError("unsafe-path", "bad path", Location(file="a.zip", member="../x"))
+    copy = pickle.loads(pickle.dumps(err))
+    assert (copy.problem, copy.message, copy.location) == (err.problem, err.message, err.location)

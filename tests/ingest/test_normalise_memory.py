@@ -67,6 +67,15 @@ CHILD = textwrap.dedent(
             self.size = len(data) - n
             return n
 
+    def peak_mb():
+        # VmHWM, not getrusage's ru_maxrss: Linux carries the parent's peak over fork and
+        # exec into ru_maxrss, so a child of a big pytest process would report pytest's.
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     started = time.monotonic()
     size = [0]
     with tempfile.TemporaryDirectory() as work:
@@ -82,7 +91,7 @@ CHILD = textwrap.dedent(
             "types": {{c.name: c.arrow_type for c in table.columns}},
             "bytes": size[0],
             "seconds": time.monotonic() - started,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_mb": peak_mb(),
         }}))
     """
 )

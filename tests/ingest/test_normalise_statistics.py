@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 from ingest.statistics import EXACT_DISTINCT_ROWS, column_statistics
 
 
-def _stats(tmp_path: Path, table: pa.Table) -> dict[str, dict[str, object]]:
+def _stats(tmp_path: Path, table: pa.Table) -> dict[str, dict[str, Any]]:
     path = tmp_path / "t.parquet"
     pq.write_table(table, path)
     stats = column_statistics(path, table.schema)

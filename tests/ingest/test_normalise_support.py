@@ -52,7 +52,7 @@ class NonSeekable(io.RawIOBase):
 
 
 def opener(data: bytes) -> Callable[[], BinaryIO]:
-    return lambda: io.BufferedReader(NonSeekable(data))  # type: ignore[return-value]
+    return lambda: io.BufferedReader(NonSeekable(data))
 
 
 def run(

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -155,31 +156,102 @@ def test_rerun_uses_the_stored_spec_and_reports_schema_changes(
     assert accepted["result"]["schema_change"]["added"] == ["nederbörd"]
 
 
+def _zip(members: dict[str, bytes], *, level: int = 9) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _bomb() -> bytes:
+    """A small zip that expands a thousandfold (zeros compress that well)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("zeros.csv", "w", force_zip64=True) as member:
+            block = b"0" * (1 << 20)
+            for _ in range(300):
+                member.write(block)
+    return buffer.getvalue()
+
+
+BAD_FILES = [
+    ("empty", lambda: b"", "empty.csv", {}, "empty-file"),
+    ("binary", lambda: b"\x00\x01\x02\xff" * 100, "binary.csv", {}, "binary-content"),
+    ("truncated gzip", lambda: gzip.compress(CSV * 500)[:-40], "cut.csv.gz", {}, "truncated-gzip"),
+    (
+        "ragged rows",
+        lambda: b"a;b;c\n" + b"1;2;3\n" * 50 + b"1;2\n" * 50,
+        "ragged.csv",
+        {},
+        "ragged-rows",
+    ),
+    (
+        "invalid utf-8 declared",
+        lambda: "namn;ort\nÅsa;Borås\n".encode("latin-1") * 20,
+        "l1.csv",
+        {"encoding": "utf-8"},
+        "invalid-encoding",
+    ),
+    (
+        "50,000 columns",
+        lambda: (";".join(f"c{i}" for i in range(50_000)) + "\n").encode() * 2,
+        "wide.csv",
+        {},
+        "too-many-columns",
+    ),
+    ("10 MB line", lambda: b"a;b\n1;" + b"x" * (10 << 20) + b"\n", "long.csv", {}, "line-too-long"),
+    ("zip bomb", _bomb, "bomb.zip", {}, "decompression-bomb"),
+    (
+        "path traversal in a zip",
+        lambda: _zip({"../../etc/passwd": b"a;b\n1;2\n"}),
+        "evil.zip",
+        {},
+        "unsafe-path",
+    ),
+    (
+        "absolute path in a zip",
+        lambda: _zip({"/etc/passwd": b"a;b\n1;2\n"}),
+        "abs.zip",
+        {},
+        "unsafe-path",
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("data", "filename", "problem"),
-    [
-        (b"", "empty.csv", "empty-file"),
-        (b"\x00\x01\x02\xff" * 100, "binary.csv", "binary-content"),
-        (gzip.compress(CSV * 500)[:-40], "cut.csv.gz", "truncated-gzip"),
-    ],
+    ("case", "data", "filename", "options", "problem"), BAD_FILES, ids=[c[0] for c in BAD_FILES]
 )
 def test_bad_files_fail_with_nothing_published(
     app: FastAPI,
     client: TestClient,
     token: str,
     session: Session,
-    data: bytes,
+    case: str,
+    data: Callable[[], bytes],
     filename: str,
+    options: dict[str, Any],
     problem: str,
 ) -> None:
-    queued = ingest(client, token, upload(client, token, data, filename), licence="CC0-1.0")
+    queued = ingest(
+        client,
+        token,
+        upload(client, token, data(), filename),
+        licence="CC0-1.0",
+        format_options=options,
+    )
     drain(app)
     failed = job(client, token, queued["id"])
-    assert failed["state"] == "failed"
-    assert failed["error"]["problem"] == problem
+    assert failed["state"] == "failed", failed
+    assert failed["error"]["problem"] == problem, failed["error"]
+    assert failed["error"]["message"]
     session.expire_all()
     states = session.scalars(select(DatasetVersion.state)).all()
     assert [s.value for s in states] == ["rejected"]
+    assert (
+        client.get("/api/v1/datasets/smhi/temp", headers=auth(token)).json()["latest_version"]
+        is None
+    )
 
 
 def test_licence_is_required_and_checked_at_submission(
@@ -327,7 +399,10 @@ def test_several_files_make_one_version(app: FastAPI, client: TestClient, token:
 
 
 def test_rejected_versions_objects_are_purged_after_retention(
-    app: FastAPI, client: TestClient, token: str, session: Session,
+    app: FastAPI,
+    client: TestClient,
+    token: str,
+    session: Session,
 ) -> None:
     from datetime import timedelta
 
