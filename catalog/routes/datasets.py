@@ -34,6 +34,7 @@ def search(
     format: FilterValues = [],  # noqa: B006
     visibility: Annotated[list[Visibility], Query(max_length=4)] = [],  # noqa: B006
     personal_data: bool | None = None,
+    quality: Annotated[list[Literal["passed", "warnings", "failed"]], Query(max_length=3)] = [],  # noqa: B006
     sort: Literal["relevance", "title", "updated", "created"] = "relevance",
 ) -> DatasetsPublic:
     """Full-text search with filters (repeat a filter to OR its values), facets and paging."""
@@ -48,6 +49,7 @@ def search(
         formats=format,
         visibility=visibility,
         personal_data=personal_data,
+        quality=quality,
         sort=sort,
         offset=page.offset,
         limit=page.page_size,

@@ -66,6 +66,10 @@ def test_reports_are_kept_and_summarised(app: FastAPI, client: TestClient, token
     assert "expect_column_values_to_be_unique" in page.text
     listed = client.get("/api/v1/datasets").json()["data"][0]
     assert listed["quality"] == {"status": "passed", "score": 100.0}
+    found = client.get("/api/v1/datasets", params={"quality": "passed"}).json()
+    assert found["count"] == 1 and found["facets"]["quality"] == [{"value": "passed", "count": 1}]
+    assert client.get("/api/v1/datasets", params={"quality": "failed"}).json()["count"] == 0
+    assert client.get("/api/v1/datasets", params={"quality": "great"}).status_code == 422
 
 
 def test_duplicate_keys_reject_the_version(app: FastAPI, client: TestClient, token: str) -> None:
