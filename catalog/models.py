@@ -19,6 +19,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -243,7 +244,10 @@ class DatasetVersion(Base):
     """An immutable, numbered version; only its state moves (and only forward)."""
 
     __tablename__ = "dataset_versions"
-    __table_args__ = (UniqueConstraint("dataset_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "number"),
+        Index("ix_dataset_versions_dataset_id_state", "dataset_id", "state"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
@@ -271,12 +275,13 @@ class DatasetVersion(Base):
 
 class DatasetFile(Base):
     __tablename__ = "dataset_files"
-    __table_args__ = (UniqueConstraint("version_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("version_id", "key"),
+        Index("ix_dataset_files_version_id_format", "version_id", "format"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True
-    )
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(1000))
     role: Mapped[str] = mapped_column(String(20), default="data")
     format: Mapped[str] = mapped_column(String(50), index=True)
