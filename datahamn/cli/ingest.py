@@ -162,12 +162,27 @@ def _upload(client: ApiClient, path: Path, dataset: str) -> str:
         transient=False,
     ) as progress:
         task = progress.add_task(f"upload {path.name}", total=size)
-        return tus_upload(
+        upload_id = tus_upload(
             client,
             path,
             dataset=dataset,
             on_progress=lambda done: progress.update(task, completed=done),
         )
+    _wait_complete(client, upload_id, path.name)
+    return upload_id
+
+
+def _wait_complete(client: ApiClient, upload_id: str, name: str) -> None:
+    """After the last byte the server reads the file once more to check its sha256; for a
+    large file that outlasts the last PATCH's answer, so wait until it says complete."""
+    with console.status(f"verifying {name} on the server"):
+        while True:
+            upload: dict[str, Any] = client.get(f"/uploads/{upload_id}")
+            if upload["state"] == "complete":
+                return
+            if upload["state"] != "receiving":
+                raise CliError(f"upload of {name} {upload['state']}: {upload.get('error')}")
+            time.sleep(1.0)
 
 
 def _follow(client: ApiClient, job_id: str) -> dict[str, Any]:
