@@ -352,3 +352,17 @@ def purge_rejected(
         version.objects_purged_at = utcnow()
     session.flush()
     return len(versions)
+
+
+def previous_published(session: Session, version: DatasetVersion) -> DatasetVersion | None:
+    """The newest published version before ``version`` (what a new version is compared to)."""
+    return session.scalars(
+        select(DatasetVersion)
+        .where(
+            DatasetVersion.dataset_id == version.dataset_id,
+            DatasetVersion.state == VersionState.published,
+            DatasetVersion.number < version.number,
+        )
+        .order_by(DatasetVersion.number.desc())
+        .limit(1)
+    ).first()

@@ -37,6 +37,7 @@ from catalog.quality import refresh_quality_summary
 from catalog.users import principal_for_user
 from catalog.versions import (
     create_version,
+    previous_published,
     publish_version,
     transition,
     version_prefix,
@@ -301,7 +302,7 @@ def _store_validate_publish(
         for register in written:
             register(session, principal, version)
         _structural_checks(tables)
-        previous = _previous_published(session, version)
+        previous = previous_published(session, version)
         change = _schema_change(previous, tables)
         if change is not None and change.changed and not run.spec.accept_schema_change:
             raise JobFailed(
@@ -380,19 +381,6 @@ def _structural_checks(tables: list[NormalisedTable]) -> None:
             raise JobFailed("empty-table", f"table {table.name!r} has no rows")
         if not table.columns:
             raise JobFailed("empty-table", f"table {table.name!r} has no columns")
-
-
-def _previous_published(session: Session, version: DatasetVersion) -> DatasetVersion | None:
-    return session.scalars(
-        select(DatasetVersion)
-        .where(
-            DatasetVersion.dataset_id == version.dataset_id,
-            DatasetVersion.state == VersionState.published,
-            DatasetVersion.number < version.number,
-        )
-        .order_by(DatasetVersion.number.desc())
-        .limit(1)
-    ).first()
 
 
 def _schema_change(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Dataset, DatasetFile, DatasetVersion, Organisation, VersionState
 from catalog.quality import refresh_quality_summary
-from catalog.versions import version_prefix
+from catalog.versions import previous_published, version_prefix
 from ingest.jobs.worker import JobContext, JobFailed
 from ingest.quality import check_tables, dataset_suite, previous_profiles, store_reports
 from ingest.specs import load_spec
@@ -68,17 +68,7 @@ def run_validate_job(ctx: JobContext) -> dict[str, Any]:
             prefix = version_prefix(version.dataset, version.number)
             files = [(f.key, prefix + f.key) for f in data_files(version)]
             suite, suite_version = dataset_suite(session, version.dataset_id)
-            previous = session.scalars(
-                select(DatasetVersion)
-                .where(
-                    DatasetVersion.dataset_id == version.dataset_id,
-                    DatasetVersion.state == VersionState.published,
-                    DatasetVersion.number < version.number,
-                )
-                .order_by(DatasetVersion.number.desc())
-                .limit(1)
-            ).first()
-            profiles = previous_profiles(session, previous)
+            profiles = previous_profiles(session, previous_published(session, version))
             spec = load_spec(session, version.dataset_id)
             keys = (spec.key_columns if spec else None) or []
             version_id = version.id
