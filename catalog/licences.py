@@ -50,6 +50,27 @@ def get_licence(session: Session, licence_id: str) -> Licence:
     return licence
 
 
+def require_licence(
+    session: Session,
+    *,
+    organisation: Organisation,
+    dataset_licensed: bool,
+    licence: str | None,
+    agreement: str | None,
+) -> None:
+    """What publishing needs: a known SPDX licence, a registered agreement of the
+    organisation, or (when neither is given) a licence already on the dataset."""
+    if licence:
+        get_licence(session, licence)  # NotFound names the unknown id
+    elif agreement:
+        get_agreement(session, organisation=organisation, name=agreement)
+    elif not dataset_licensed:
+        raise InvalidInput(
+            "a licence is required: an SPDX id (see /api/v1/licences) or an agreement",
+            field="licence",
+        )
+
+
 def list_licences(
     session: Session,
     *,

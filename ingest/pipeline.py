@@ -29,8 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.datasets import create_dataset, update_dataset
-from catalog.errors import DatahamnError
-from catalog.licences import get_agreement, get_licence
+from catalog.errors import DatahamnError, InvalidInput
+from catalog.licences import get_agreement, require_licence
 from catalog.models import Dataset, DatasetVersion, Organisation, User, VersionState
 from catalog.principal import Principal
 from catalog.quality import refresh_quality_summary
@@ -211,15 +211,16 @@ def _ensure_dataset(session: Session, run: _Run, principal: Principal) -> Datase
 
 
 def _check_licence(session: Session, dataset: Dataset, spec: PipelineSpec) -> None:
-    if spec.licence:
-        get_licence(session, spec.licence)  # NotFound names the unknown id
-    elif spec.agreement:
-        get_agreement(session, organisation=dataset.organisation, name=spec.agreement)
-    elif dataset.licence_id is None and dataset.agreement_id is None:
-        raise JobFailed(
-            "licence-required",
-            "a licence (SPDX id) or a registered agreement is required to publish",
+    try:
+        require_licence(
+            session,
+            organisation=dataset.organisation,
+            dataset_licensed=dataset.licence_id is not None or dataset.agreement_id is not None,
+            licence=spec.licence,
+            agreement=spec.agreement,
         )
+    except InvalidInput as exc:
+        raise JobFailed("licence-required", exc.message) from exc
 
 
 def _normalise(run: _Run, work_dir: Path) -> list[Normalised]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.errors import Conflict, InvalidInput, NotFound
-from catalog.licences import get_agreement, get_licence
+from catalog.licences import require_licence
 from catalog.models import Dataset, Organisation
 from catalog.principal import Principal, denied
 from ingest.jobs.models import Job
@@ -46,7 +46,14 @@ def submit_ingest(
         )
     ).first()
     effective = spec.merged_over(load_spec(session, existing.id) if existing else None)
-    _check_licence(session, organisation, existing, effective)
+    require_licence(
+        session,
+        organisation=organisation,
+        dataset_licensed=existing is not None
+        and (existing.licence_id is not None or existing.agreement_id is not None),
+        licence=effective.licence,
+        agreement=effective.agreement,
+    )
     if "limits" in effective.format_options:
         raise InvalidInput(
             "limits are set by the service, not per ingestion", field="format_options.limits"
@@ -83,17 +90,3 @@ def _own_complete_upload(
             f"upload {upload_id!r} was made for {upload.dataset}, not {dataset}", field="dataset"
         )
     return upload
-
-
-def _check_licence(
-    session: Session, organisation: Organisation, dataset: Dataset | None, spec: PipelineSpec
-) -> None:
-    if spec.licence:
-        get_licence(session, spec.licence)
-    elif spec.agreement:
-        get_agreement(session, organisation=organisation, name=spec.agreement)
-    elif dataset is None or (dataset.licence_id is None and dataset.agreement_id is None):
-        raise InvalidInput(
-            "a licence is required: an SPDX id (see /api/v1/licences) or an agreement",
-            field="licence",
-        )
