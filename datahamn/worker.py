@@ -59,22 +59,14 @@ def run_worker(
     rejected_retention: timedelta = REJECTED_RETENTION,
 ) -> None:
     """Drain the queue until ``stop`` is set, with housekeeping between jobs."""
-    worker = Worker(factory=factory, store=store, handlers=handlers(), poll_interval=poll_interval)
-    last = utcnow() - HOUSEKEEPING_EVERY
-    while not stop.is_set():
-        if utcnow() - last >= HOUSEKEEPING_EVERY:
-            last = utcnow()
-            try:
-                housekeeping(factory, store, rejected_retention=rejected_retention)
-            except Exception:  # never let housekeeping stop the worker
-                log.exception("housekeeping failed")
-        try:
-            worked = worker.run_once()
-        except Exception:
-            log.exception("worker: queue unavailable")
-            worked = False
-        if not worked:
-            stop.wait(poll_interval)
+    Worker(
+        factory=factory,
+        store=store,
+        handlers=handlers(),
+        poll_interval=poll_interval,
+        housekeeping=lambda: housekeeping(factory, store, rejected_retention=rejected_retention),
+        housekeeping_every=HOUSEKEEPING_EVERY,
+    ).run(stop)
 
 
 def start_in_thread(

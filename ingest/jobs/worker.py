@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,8 @@ class Worker:
         lease: timedelta = timedelta(seconds=60),
         poll_interval: float = 1.0,
         retry_delay: timedelta = timedelta(seconds=30),
+        housekeeping: Callable[[], None] | None = None,
+        housekeeping_every: timedelta = timedelta(minutes=5),
     ) -> None:
         self.factory = factory
         self.store = store
@@ -105,11 +108,21 @@ class Worker:
         self.lease = lease
         self.poll_interval = poll_interval
         self.retry_delay = retry_delay
+        self.housekeeping = housekeeping
+        self.housekeeping_every = housekeeping_every
 
     def run(self, stop: threading.Event) -> None:
-        """Drain the queue until ``stop`` is set; sleeps ``poll_interval`` when idle."""
+        """Drain the queue until ``stop`` is set; sleeps ``poll_interval`` when idle, and
+        calls ``housekeeping`` every ``housekeeping_every`` between jobs."""
         log.info("worker %s started (%s)", self.worker_id, ", ".join(self.handlers))
+        next_housekeeping = time.monotonic()
         while not stop.is_set():
+            if self.housekeeping is not None and time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + self.housekeeping_every.total_seconds()
+                try:
+                    self.housekeeping()
+                except Exception:  # never let housekeeping stop the worker
+                    log.exception("worker %s: housekeeping failed", self.worker_id)
             try:
                 worked = self.run_once()
             except Exception:  # the database may be restarting: keep the worker alive

@@ -249,3 +249,35 @@ def test_a_killed_worker_process_job_is_taken_over(
         worker.run_once() or time.sleep(0.2)
     job = _job(factory, job_id)
     assert (job.state, job.result, done) == (JobState.succeeded, {"attempt": 2}, [2])
+
+
+def test_housekeeping_runs_between_jobs_and_never_stops_the_worker(
+    factory: sessionmaker[Session],
+    store: LocalStore,
+) -> None:
+    calls: list[int] = []
+
+    def housekeeping() -> None:
+        calls.append(1)
+        raise RuntimeError("the store is down")  # logged; the worker goes on
+
+    stop = threading.Event()
+    worker = Worker(
+        factory=factory,
+        store=store,
+        handlers={"test": lambda ctx: {}},
+        poll_interval=0.01,
+        housekeeping=housekeeping,
+        housekeeping_every=timedelta(seconds=0.05),
+    )
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    time.sleep(0.3)
+    (job_id,) = _enqueue(factory)
+    deadline = time.monotonic() + 10
+    while _job(factory, job_id).state is not JobState.succeeded and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(10)
+    assert _job(factory, job_id).state is JobState.succeeded
+    assert len(calls) >= 2
