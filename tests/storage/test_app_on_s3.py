@@ -4,7 +4,6 @@ PUT URL that a plain HTTP client uploads to (the deployment path, against Seawee
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from catalog.settings import Settings
 from datahamn.app import create_app
 from tests.factories import auth, make_org, make_token, make_user
+from tests.support.s3_app import s3_settings
 from tests.support.seaweed import SeaweedServer
 
 pytestmark = pytest.mark.s3
@@ -23,17 +22,7 @@ pytestmark = pytest.mark.s3
 
 @pytest.fixture
 def s3_client(db_url: str, tmp_path: Path, seaweedfs: SeaweedServer) -> Iterator[TestClient]:
-    settings = Settings(
-        environment="test",
-        home=tmp_path,
-        database_url=db_url,
-        storage_url=f"s3://app-{uuid.uuid4().hex[:12]}/catalog",
-        s3_endpoint=seaweedfs.endpoint,
-        s3_access_key=seaweedfs.access_key,
-        s3_secret_key=seaweedfs.secret_key,  # type: ignore[arg-type]
-        s3_region=seaweedfs.region,
-        secret_key="test-secret",  # type: ignore[arg-type]
-    )
+    settings = s3_settings(seaweedfs, db_url=db_url, home=tmp_path, bucket="app", prefix="catalog")
     app = create_app(settings, upgrade_on_start=False)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -17,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.models import DatasetVersion, VersionState
-from catalog.settings import Settings
 from catalog.storage.base import ObjectInfo, ObjectStore
 from datahamn.app import create_app
 from datahamn.worker import handlers
 from ingest.jobs.worker import Worker
 from tests.factories import auth, make_org, make_token, make_user
+from tests.support.s3_app import s3_settings
 from tests.support.seaweed import running_seaweedfs
 
 pytestmark = [pytest.mark.s3, pytest.mark.slow]
@@ -48,17 +47,7 @@ def test_s3_killed_mid_job_rejects_the_version(
     db_url: str, tmp_path: Path, session: Session
 ) -> None:
     with running_seaweedfs(tmp_path / "weed") as seaweed:
-        settings = Settings(
-            environment="test",
-            home=tmp_path,
-            database_url=db_url,
-            embedded_workers=0,
-            storage_url=f"s3://ingest-{uuid.uuid4().hex[:10]}",
-            s3_endpoint=seaweed.endpoint,
-            s3_access_key=seaweed.access_key,
-            s3_secret_key=seaweed.secret_key,  # type: ignore[arg-type]
-            s3_region=seaweed.region,
-        )
+        settings = s3_settings(seaweed, db_url=db_url, home=tmp_path, bucket="ingest")
         app = create_app(settings, upgrade_on_start=False)
         org = make_org(session, "smhi")
         token = make_token(session, make_user(session, "alice", org=org))

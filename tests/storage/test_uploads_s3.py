@@ -4,7 +4,6 @@ once it is larger than a part) and an interrupted one keeps the parts that arriv
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from catalog.settings import Settings
 from catalog.storage import S3Store
 from datahamn.app import create_app
 from tests.ingest.test_uploads_tuspy import run_tus_scenario
+from tests.support.s3_app import s3_settings
 from tests.support.seaweed import SeaweedServer
 
 pytestmark = [pytest.mark.s3, pytest.mark.slow]
@@ -24,16 +23,8 @@ MiB = 1 << 20
 
 @pytest.fixture
 def s3_app(db_url: str, tmp_path: Path, seaweedfs: SeaweedServer) -> Iterator[FastAPI]:
-    settings = Settings(
-        environment="test",
-        home=tmp_path,
-        database_url=db_url,
-        storage_url=f"s3://uploads-{uuid.uuid4().hex[:12]}/catalog",
-        s3_endpoint=seaweedfs.endpoint,
-        s3_access_key=seaweedfs.access_key,
-        s3_secret_key=seaweedfs.secret_key,  # type: ignore[arg-type]
-        s3_region=seaweedfs.region,
-        secret_key="test-secret",  # type: ignore[arg-type]
+    settings = s3_settings(
+        seaweedfs, db_url=db_url, home=tmp_path, bucket="uploads", prefix="catalog"
     )
     app = create_app(settings, upgrade_on_start=False)
     # S3's smallest part, so that the interrupted PATCH spans a whole part and a partial one.
