@@ -8,6 +8,7 @@ store (size and sha256) first, then flips the state in the caller's one transact
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -154,8 +155,8 @@ def add_file(
     """Record an object already written under the version's prefix.
 
     Size and sha256 are measured from the store, never taken from an API caller. A pipeline
-    that wrote the object itself passes ``written`` (size, sha256) to skip one read of it:
-    publish_version verifies every object against the store anyway.
+    that wrote the object itself passes ``written`` (size, sha256, of the bytes it sent) to
+    skip one read of it: publish_version verifies every object against the store anyway.
     """
     _require_writer(principal, version)
     _require_draft(version)
@@ -214,9 +215,22 @@ def get_file(version: DatasetVersion, file_id: int) -> DatasetFile:
 
 
 def publish_version(
-    session: Session, *, principal: Principal, store: ObjectStore, version: DatasetVersion
+    session: Session,
+    *,
+    principal: Principal,
+    store: ObjectStore,
+    version: DatasetVersion,
+    written: Collection[str] = frozenset(),
 ) -> DatasetVersion:
-    """Verify every object, then publish. Nothing is visible unless all checks pass."""
+    """Verify every object, then publish. Nothing is visible unless all checks pass.
+
+    Each object is read back for its size and sha256, except those whose keys (relative to
+    the version, as files record them) are in ``written``: objects the caller wrote itself
+    with ``store.put(..., sha256=)`` or ``compose``, the sha256 computed from the bytes it
+    sent (the ingest pipeline). For those a HEAD shows that the object is there, with the
+    recorded size and the recorded sha256 stored with it. Never pass objects uploaded to
+    signed URLs: their sha256 is only known by reading them.
+    """
     _require_writer(principal, version)
     if version.licence_id is None and version.agreement_id is None:
         raise InvalidInput(
@@ -227,7 +241,7 @@ def publish_version(
     prefix = version_prefix(version.dataset, version.number)
     for file in version.files:
         try:
-            size, sha256 = _measure(store, prefix + file.key)
+            size, sha256 = _check(store, prefix + file.key, written=file.key in written)
         except ObjectNotFound as exc:
             raise Conflict(f"object of file {file.key!r} is missing", field="files") from exc
         if (size, sha256) != (file.size, file.sha256):
@@ -272,6 +286,17 @@ def _require_draft(version: DatasetVersion) -> None:
         raise Conflict(
             f"version {version.number} is {version.state.value}; only drafts change", field="state"
         )
+
+
+def _check(store: ObjectStore, key: str, *, written: bool) -> tuple[int, str]:
+    """The object's size and sha256: as the store records them for an object the caller
+    wrote with its sha256, otherwise (or if no sha256 is recorded: it was replaced since)
+    by reading it."""
+    if written:
+        info = store.head(key)
+        if info.sha256 is not None:
+            return info.size, info.sha256
+    return _measure(store, key)
 
 
 def _measure(store: ObjectStore, key: str) -> tuple[int, str]:

@@ -34,6 +34,7 @@ PROBLEMS: dict[str, str] = {
     "invalid-excel": "an .xlsx file that cannot be read",
     "invalid-parquet": "a Parquet file that cannot be read",
     "invalid-options": "format options that contradict each other or the file",
+    "upload-incomplete": "the upload being ingested stopped arriving, failed or was cancelled",
 }
 
 EXCERPT_CHARS = 40

@@ -1,5 +1,12 @@
 """Writing a version's objects: each original upload and each normalised table, and the
-catalog file records that go with them."""
+catalog file records that go with them.
+
+Every object is written with the sha256 of the bytes it holds recorded in the store, so
+publishing checks it with a HEAD instead of reading it back (``publish_version``'s
+``written``). A table is hashed here and checked by the store as it is sent; an original
+is composed inside the store from the upload's staged chunks, each checked against the
+sha256 recorded when it arrived (normalising has read them all, so this reads none again).
+"""
 
 from __future__ import annotations
 
@@ -14,15 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.models import DatasetVersion
 from catalog.principal import Principal
-from catalog.storage.base import ObjectStore
+from catalog.storage.base import ObjectStore, StoreError
 from catalog.versions import add_file
 from ingest.normalise import NormalisedTable, NormaliseResult
 from ingest.schema_changes import schema_to_json
 from ingest.uploads.models import Upload
-from ingest.uploads.service import open_upload
+from ingest.uploads.service import upload_chunks
+from ingest.uploads.staging import verify_chunks
 
 PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
-Register = Callable[[Session, Principal, DatasetVersion], None]
 
 
 @dataclass(frozen=True)
@@ -44,8 +51,8 @@ def write_objects(
     """Write every object under ``prefix``; return how to register each as a catalog file,
     and each table's object key with its local Parquet file (for validation).
 
-    The sizes and digests are computed here, from what was written; publishing verifies
-    them against the store."""
+    The sizes and digests are computed here, from what was written, and recorded with each
+    object; publishing checks them against the store (``written_keys``)."""
     registrations: list[Register] = []
     table_keys: list[tuple[str, Path]] = []
     tables = [(n, t) for n in normalised for t in n.result.tables]
@@ -66,16 +73,59 @@ def write_objects(
     return registrations, table_keys
 
 
+@dataclass(frozen=True)
+class Register:
+    """Records one written object as a file of the version (in the caller's transaction)."""
+
+    key: str  # under the version's prefix
+    fields: dict[str, Any]
+    store: ObjectStore
+
+    def __call__(self, session: Session, principal: Principal, version: DatasetVersion) -> None:
+        add_file(
+            session,
+            principal=principal,
+            store=self.store,
+            version=version,
+            key=self.key,
+            **self.fields,
+        )
+
+
+def written_keys(registrations: list[Register]) -> frozenset[str]:
+    """The keys of the objects this job wrote, with their sha256 recorded in the store: what
+    ``publish_version`` may check with a HEAD."""
+    return frozenset(r.key for r in registrations)
+
+
 def _write_original(
     factory: sessionmaker[Session], store: ObjectStore, prefix: str, item: Normalised
 ) -> Register:
     with factory() as session:
-        source = open_upload(session, store, item.upload_id)
+        chunks = upload_chunks(session, item.upload_id)
         upload = session.get_one(Upload, item.upload_id)
         size, sha256 = upload.length or 0, upload.sha256 or ""
     key = f"original/{item.filename}"
-    with source:
-        store.put(prefix + key, source, length=size, content_type=item.result.media_type)
+    # The upload's sha256 is that of the bytes received, and each chunk was hashed as it
+    # arrived; a chunk whose bytes were checked against that record (normalise read it) is
+    # composed as it is, any other is read and checked first.
+    verify_chunks(store, chunks)
+    if chunks:
+        info = store.compose(
+            [c.key for c in chunks],
+            prefix + key,
+            content_type=item.result.media_type,
+            sha256=sha256,
+        )
+    else:
+        info = store.put(
+            prefix + key, [], length=0, content_type=item.result.media_type, sha256=sha256
+        )
+    if not sha256 or (info.size, info.sha256) != (size, sha256):
+        raise StoreError(
+            f"the original {key!r} was stored as {info.size} bytes with sha256 {info.sha256}, "
+            f"not the upload's {size} bytes with sha256 {sha256 or '(none)'}"
+        )
     result = item.result
     fmt = (
         result.tables[0].source_format
@@ -95,7 +145,8 @@ def _write_original(
 def _write_table(store: ObjectStore, prefix: str, key: str, table: NormalisedTable) -> Register:
     size, sha256 = file_digest(table.parquet_path)
     with table.parquet_path.open("rb") as handle:
-        store.put(prefix + key, handle, length=size, content_type=PARQUET_MEDIA_TYPE)
+        # The store hashes what it sends and refuses the object if it differs from sha256.
+        store.put(prefix + key, handle, length=size, content_type=PARQUET_MEDIA_TYPE, sha256=sha256)
     return _registration(
         store,
         key,
@@ -110,10 +161,7 @@ def _write_table(store: ObjectStore, prefix: str, key: str, table: NormalisedTab
 
 
 def _registration(store: ObjectStore, key: str, **fields: Any) -> Register:
-    def register(session: Session, principal: Principal, version: DatasetVersion) -> None:
-        add_file(session, principal=principal, store=store, version=version, key=key, **fields)
-
-    return register
+    return Register(key=key, fields=fields, store=store)
 
 
 def schema_json(table: NormalisedTable) -> dict[str, Any]:

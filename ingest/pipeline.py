@@ -45,7 +45,7 @@ from catalog.versions import (
 from ingest.errors import IngestError
 from ingest.jobs.worker import JobContext, JobFailed
 from ingest.normalise import NormalisedTable, normalise
-from ingest.objects import Normalised, write_objects
+from ingest.objects import Normalised, write_objects, written_keys
 from ingest.options import FormatOptions
 from ingest.quality import (
     check_tables,
@@ -56,8 +56,9 @@ from ingest.quality import (
 )
 from ingest.schema_changes import SchemaChange, compare, schema_to_json
 from ingest.specs import PipelineSpec, load_spec, save_spec
+from ingest.uploads.follow import follow_upload, wait_until_complete
 from ingest.uploads.models import Upload, UploadState
-from ingest.uploads.service import delete_upload, open_upload
+from ingest.uploads.service import delete_upload, get_upload, open_upload
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,9 @@ def _continue_or_create(session: Session, run: _Run) -> tuple[int, str]:
     principal = _principal(session, run)
     for upload_id, _ in run.uploads:
         upload = session.get(Upload, upload_id)
-        if upload is None or upload.state is not UploadState.complete:
-            raise JobFailed("upload-not-complete", f"upload {upload_id} is missing or incomplete")
+        # Still receiving is fine: normalising reads it as it arrives.
+        if upload is None or upload.state is UploadState.failed:
+            raise JobFailed("upload-not-complete", f"upload {upload_id} is missing or failed")
     dataset = _ensure_dataset(session, run, principal)
     spec = run.spec.merged_over(load_spec(session, dataset.id))
     run.spec = spec
@@ -234,9 +236,15 @@ def _normalise(run: _Run, work_dir: Path) -> list[Normalised]:
     for (upload_id, filename), length in zip(run.uploads, lengths, strict=True):
         ctx.progress(0.05 + 0.55 * (before / total if total else 0.0), f"normalising {filename}")
 
-        def open_source(upload_id: str = upload_id) -> Any:
+        def open_source(upload_id: str = upload_id, filename: str = filename) -> Any:
+            # An upload still arriving is read as it arrives (normalising overlaps the
+            # transfer); the stream ends once the upload is complete.
             with ctx.factory() as inner:
-                return open_upload(inner, ctx.store, upload_id)
+                if get_upload(inner, upload_id).state is UploadState.complete:
+                    return open_upload(inner, ctx.store, upload_id)
+            return follow_upload(
+                ctx.factory, ctx.store, upload_id, filename=filename, on_wait=ctx.check
+            )
 
         result = normalise(
             open_source,
@@ -246,6 +254,9 @@ def _normalise(run: _Run, work_dir: Path) -> list[Normalised]:
             progress=_progress(ctx, before, total),
         )
         before += length
+        # A reader may stop before the end (a table that ends early); storing the original
+        # and publishing need the whole upload.
+        wait_until_complete(ctx.factory, upload_id, filename=filename, on_wait=ctx.check)
         for table in result.tables:
             ctx.log(
                 f"{filename}: table {table.name!r}: {table.row_count:,} rows, "
@@ -322,6 +333,7 @@ def _store_validate_publish(
         previous=profiles,
         key_columns=run.spec.key_columns or [],
         accept_schema_change=run.spec.accept_schema_change,
+        profiles={t.parquet_path: t.profile for t in tables if t.profile is not None},
     )
     ctx.check()
     ctx.progress(0.9, "publishing")
@@ -339,8 +351,14 @@ def _store_validate_publish(
                 reason="personal data found; an organisation admin must accept or reject",
             )
         else:
+            # This job wrote every file of the version, with its sha256 recorded in the store:
+            # publishing checks them with a HEAD instead of reading them back.
             publish_version(
-                session, principal=_principal(session, run), store=ctx.store, version=version
+                session,
+                principal=_principal(session, run),
+                store=ctx.store,
+                version=version,
+                written=written_keys(written),
             )
             refresh_quality_summary(session, version.dataset)
         save_spec(

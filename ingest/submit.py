@@ -33,7 +33,7 @@ def submit_ingest(
     """Queue one job that makes one version of ``dataset`` from every upload given."""
     if not principal.is_authenticated or principal.user_id is None:
         raise denied(principal, "sign in to ingest")
-    uploads = [_own_complete_upload(session, principal, i, dataset) for i in upload_ids]
+    uploads = [_own_upload(session, principal, i, dataset) for i in upload_ids]
     names = [u.filename for u in uploads]
     if len(set(names)) != len(names):
         raise InvalidInput("two uploads have the same file name", field="upload_ids")
@@ -75,15 +75,19 @@ def submit_ingest(
     )
 
 
-def _own_complete_upload(
-    session: Session, principal: Principal, upload_id: str, dataset: str
-) -> Upload:
+def _own_upload(session: Session, principal: Principal, upload_id: str, dataset: str) -> Upload:
+    """The caller's upload for ``dataset``, complete or still arriving.
+
+    An upload still receiving is accepted: the worker reads it as it arrives
+    (``ingest.uploads.follow``), so normalising overlaps the transfer.
+    """
     upload = session.get(Upload, upload_id)
     if upload is None or (upload.owner_id != principal.user_id and not principal.is_sysadmin):
         raise NotFound(f"no upload {upload_id!r}", field="upload_ids")
-    if upload.state is not UploadState.complete:
+    if upload.state is UploadState.failed:
         raise Conflict(
-            f"upload {upload_id!r} is {upload.state.value}; finish it first", field="upload_ids"
+            f"upload {upload_id!r} failed ({upload.error}); upload the file again",
+            field="upload_ids",
         )
     if upload.dataset != dataset:
         raise InvalidInput(

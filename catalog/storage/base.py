@@ -12,7 +12,7 @@ or backslashes, and is at most 1024 bytes of UTF-8 (``catalog.storage.local.vali
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Literal, Protocol, runtime_checkable
@@ -41,6 +41,10 @@ class ObjectInfo:
     etag: str
     last_modified: datetime
     content_type: str
+    # The hex sha256 recorded with the object by whoever wrote it through this store (put()
+    # with ``sha256=``, compose()); None when nobody did, e.g. an upload to a signed URL. It
+    # lets a writer that hashed the bytes it sent check the object later with a HEAD.
+    sha256: str | None = None
 
 
 @runtime_checkable
@@ -54,10 +58,12 @@ class ObjectStore(Protocol):
         *,
         length: int | None = None,
         content_type: str = "application/octet-stream",
+        sha256: str | None = None,
     ) -> ObjectInfo:
         """Stream ``data`` to ``key`` without holding it in memory (multipart when large).
 
-        A ``length`` that the data does not match is a ValueError, and nothing is stored.
+        A ``length`` or a hex ``sha256`` that the data does not match is a ValueError, and
+        nothing is stored. A ``sha256`` that matches is recorded with the object (head()).
         """
         ...
 
@@ -83,6 +89,23 @@ class ObjectStore(Protocol):
         ...
 
     def copy(self, source: str, target: str) -> ObjectInfo: ...
+
+    def compose(
+        self,
+        sources: Sequence[str],
+        target: str,
+        *,
+        content_type: str = "application/octet-stream",
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        """Make ``target`` the concatenation of the objects ``sources``, in order, inside the
+        store where it can (S3 multipart copy, a local file-range copy or hard link) rather
+        than through this process.
+
+        The store does not see the bytes of a server-side compose, so ``sha256`` is recorded
+        as the caller's word: pass it only for sources whose bytes the caller has verified.
+        """
+        ...
 
     def delete(self, key: str) -> None:
         """Remove ``key``; deleting an absent key is not an error."""

@@ -22,10 +22,11 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import stat as stat_module
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -216,6 +217,7 @@ class LocalStore:
         *,
         length: int | None = None,
         content_type: str = "application/octet-stream",
+        sha256: str | None = None,
     ) -> ObjectInfo:
         path, meta_path = self._paths(key)
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
@@ -224,18 +226,25 @@ class LocalStore:
         try:
             with os.fdopen(fd, "wb") as out:
                 digest = hashlib.md5(usedforsecurity=False)
+                # Only when declared: it is checked against the bytes written, so what head()
+                # reports later is the digest of this object, not just the caller's word.
+                declared = hashlib.sha256() if sha256 is not None else None
                 size = 0
                 for chunk in iter_source(data):
                     out.write(chunk)
                     digest.update(chunk)
+                    if declared is not None:
+                        declared.update(chunk)
                     size += len(chunk)
                     if length is not None and size > length:
                         raise ValueError(f"put() got more than the {length} bytes announced")
                 if length is not None and size != length:
                     raise ValueError(f"put() got {size} bytes, not the {length} announced")
+                if declared is not None and declared.hexdigest() != sha256:
+                    raise ValueError(f"put() got bytes whose sha256 is not the {sha256} announced")
                 out.flush()
                 os.fsync(out.fileno())
-            meta = {"etag": digest.hexdigest(), "content_type": content_type}
+            meta = _meta(digest.hexdigest(), content_type, sha256)
             _write_synced(tmp_meta, json.dumps(meta).encode())
             return self._commit(key, tmp, tmp_meta, path, meta_path)
         finally:
@@ -278,23 +287,31 @@ class LocalStore:
                 continue  # deleted while we walked
 
     def copy(self, source: str, target: str) -> ObjectInfo:
-        path, meta_path = self._paths(target)
-        info, file = self.open(source)
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="copy-")
-        tmp = Path(tmp_name)
-        tmp_meta = tmp.with_name(tmp.name + ".meta")
-        try:
-            with file, os.fdopen(fd, "wb") as out:
-                for chunk in FileRange(file, 0, info.size - 1):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            meta = {"etag": info.etag, "content_type": info.content_type}
-            _write_synced(tmp_meta, json.dumps(meta).encode())
-            return self._commit(target, tmp, tmp_meta, path, meta_path)
-        finally:
-            tmp.unlink(missing_ok=True)
-            tmp_meta.unlink(missing_ok=True)
+        def same(infos: Sequence[ObjectInfo]) -> dict[str, str]:
+            return _meta(infos[0].etag, infos[0].content_type, infos[0].sha256)
+
+        return self._concatenate([source], target, same)
+
+    def compose(
+        self,
+        sources: Sequence[str],
+        target: str,
+        *,
+        content_type: str = "application/octet-stream",
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        if not sources:
+            raise ValueError("compose() needs at least one source")
+
+        def composed(infos: Sequence[ObjectInfo]) -> dict[str, str]:
+            if len(infos) == 1:
+                return _meta(infos[0].etag, content_type, sha256)
+            # Like S3's ETag of a multipart object: a hash of the parts' ETags, and their count.
+            parts = "".join(info.etag for info in infos).encode()
+            etag = f"{hashlib.md5(parts, usedforsecurity=False).hexdigest()}-{len(infos)}"
+            return _meta(etag, content_type, sha256)
+
+        return self._concatenate(sources, target, composed)
 
     def delete(self, key: str) -> None:
         path, meta_path = self._paths(key)
@@ -398,7 +415,8 @@ class LocalStore:
             raise ObjectNotFound(key)
         try:
             etag, content_type = str(meta["etag"]), str(meta["content_type"])
-        except (KeyError, TypeError) as exc:
+            sha256 = meta.get("sha256")
+        except (KeyError, TypeError, AttributeError) as exc:
             raise StoreError(f"metadata of {key!r} is incomplete: {exc!r}") from exc
         return ObjectInfo(
             key=key,
@@ -406,6 +424,7 @@ class LocalStore:
             etag=etag,
             last_modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
             content_type=content_type,
+            sha256=str(sha256) if sha256 is not None else None,
         )
 
     def _commit(
@@ -433,6 +452,53 @@ class LocalStore:
             _fsync_directory(directory)
         return info
 
+    def _concatenate(
+        self,
+        sources: Sequence[str],
+        target: str,
+        describe: Callable[[Sequence[ObjectInfo]], dict[str, str]],
+    ) -> ObjectInfo:
+        """``target`` as the bytes of ``sources``: a hard link to a single source, else a
+        copy made by the kernel (copy_file_range; a reflink where the filesystem has them).
+        Its metadata is ``describe`` of the sources' infos, each read with its bytes.
+
+        A link is safe because no object file is ever changed in place: put() and this
+        write a new file and rename it over the key, and delete() unlinks.
+        """
+        path, meta_path = self._paths(target)
+        tmp = self._tmp / f"copy-{secrets.token_hex(8)}"
+        tmp_meta = tmp.with_name(tmp.name + ".meta")
+        try:
+            linked = self._link(sources[0], tmp) if len(sources) == 1 else None
+            infos = [linked] if linked is not None else []
+            if linked is None:
+                # Unbuffered: copy_file_range writes at the descriptor's own offset.
+                with open(tmp, "xb", buffering=0) as out:
+                    for source in sources:
+                        info, file = self.open(source)
+                        infos.append(info)
+                        with file:
+                            _copy_range(file, out, info.size)
+                    out.flush()
+                    os.fsync(out.fileno())
+            _write_synced(tmp_meta, json.dumps(describe(infos)).encode())
+            return self._commit(target, tmp, tmp_meta, path, meta_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp_meta.unlink(missing_ok=True)
+
+    def _link(self, source: str, tmp: Path) -> ObjectInfo | None:
+        """Hard-link the source's file at ``tmp``; its info, read under the same lock, or
+        None where the filesystem cannot link it."""
+        path, meta_path = self._paths(source)
+        with self._locked(fcntl.LOCK_SH):
+            info = self._info(source, path, meta_path)
+            try:
+                os.link(path, tmp)
+            except OSError:
+                return None  # a filesystem without hard links (or at its link limit)
+        return info
+
     def _walk(self, directory: Path, key_prefix: str, name_start: str = "") -> Iterator[str]:
         try:
             with os.scandir(directory) as scan:
@@ -446,6 +512,35 @@ class LocalStore:
                 yield from self._walk(Path(entry.path), f"{key_prefix}{entry.name}/")
             elif entry.is_file(follow_symlinks=False):
                 yield key_prefix + entry.name
+
+
+def _meta(etag: str, content_type: str, sha256: str | None) -> dict[str, str]:
+    meta = {"etag": etag, "content_type": content_type}
+    if sha256 is not None:
+        meta["sha256"] = sha256
+    return meta
+
+
+def _copy_range(source: BinaryIO, out: BinaryIO, size: int) -> None:
+    """Append ``size`` bytes of ``source`` to the unbuffered ``out``, in the kernel where it
+    can."""
+    copied = 0
+    try:
+        while copied < size:
+            done = os.copy_file_range(
+                source.fileno(), out.fileno(), size - copied, offset_src=copied
+            )
+            if done == 0:
+                break
+            copied += done
+    except OSError:
+        pass  # copy_file_range unsupported here (old kernel, other filesystems): read below
+    if copied < size:
+        for chunk in FileRange(source, copied, size - 1):
+            out.write(chunk)
+            copied += len(chunk)
+    if copied != size:
+        raise StoreError(f"a source changed size while it was copied ({copied} of {size})")
 
 
 def _write_synced(path: Path, content: bytes) -> None:

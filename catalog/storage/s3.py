@@ -7,14 +7,18 @@ relays them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+import hashlib
+import itertools
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO, Literal
 
 import urllib3
 from minio import Minio
-from minio.commonconfig import CopySource
+from minio.commonconfig import ComposeSource, CopySource
 from minio.error import InvalidResponseError, S3Error, ServerError
+from minio.helpers import MAX_MULTIPART_COUNT, MAX_PART_SIZE, MIN_PART_SIZE
 
 from catalog.storage.base import (
     InvalidKey,
@@ -36,6 +40,8 @@ __all__ = ["DEFAULT_PART_SIZE", "S3Store"]
 # a put()'s memory; 16 MiB parts still reach S3's 5 TiB object limit well inside 10,000 parts.
 DEFAULT_PART_SIZE = 16 << 20
 # Errors that mean the store as a whole is unusable, rather than one request was wrong.
+# User metadata as head() reads it back (minio sends it as ``x-amz-meta-sha256``).
+_SHA256_HEADER = "x-amz-meta-sha256"
 _UNAVAILABLE_CODES = frozenset(
     {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
 )
@@ -70,12 +76,13 @@ class S3Store:
         *,
         length: int | None = None,
         content_type: str = "application/octet-stream",
+        sha256: str | None = None,
     ) -> ObjectInfo:
         name = self._name(key)
         # Always "unknown length" to minio, so it reads to EOF and _Reader can refuse a stream
-        # longer or shorter than ``length`` before the upload completes; told a length, minio
-        # would silently stop reading there.
-        reader = _Reader(iter_source(data), length)
+        # longer or shorter than ``length`` (or not hashing to ``sha256``) before the upload
+        # completes; told a length, minio would silently stop reading there.
+        reader = _Reader(iter_source(data), length, sha256)
         with _translated(key):
             self.client.put_object(
                 self.bucket,
@@ -84,6 +91,7 @@ class S3Store:
                 -1,
                 content_type=content_type,
                 part_size=self.part_size,
+                metadata=_digest_metadata(sha256),
             )
         return self.head(key)
 
@@ -114,6 +122,7 @@ class S3Store:
             etag=(stat.etag or "").strip('"'),
             last_modified=stat.last_modified or datetime.now(UTC),
             content_type=stat.content_type or "application/octet-stream",
+            sha256=(stat.metadata or {}).get(_SHA256_HEADER),
         )
 
     def exists(self, key: str) -> bool:
@@ -152,6 +161,70 @@ class S3Store:
         source_name, target_name = self._name(source), self._name(target)
         with _translated(source):
             self.client.copy_object(self.bucket, target_name, CopySource(self.bucket, source_name))
+        return self.head(target)
+
+    def compose(
+        self,
+        sources: Sequence[str],
+        target: str,
+        *,
+        content_type: str = "application/octet-stream",
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        if not sources:
+            raise ValueError("compose() needs at least one source")
+        sizes = [self.head(source).size for source in sources]
+        plan = _plan(sizes)
+        if plan is None or not plan:
+            # Not expressible as a multipart copy (too many parts), or empty: through here.
+            return self.put(
+                target,
+                itertools.chain.from_iterable(self.get(source) for source in sources),
+                length=sum(sizes),
+                content_type=content_type,
+                sha256=sha256,  # checked here, as the bytes pass
+            )
+        metadata: dict[str, str | list[str] | tuple[str]] = {"Content-Type": content_type}
+        metadata.update(_digest_metadata(sha256) or {})
+        temporary: list[str] = []
+        try:
+            parts = []
+            for ranges in plan:
+                if len(ranges) == 1:
+                    index, start, end = ranges[0]
+                    whole = (start, end) == (0, sizes[index])
+                    parts.append(
+                        ComposeSource(
+                            self.bucket,
+                            self._name(sources[index]),
+                            offset=None if whole else start,
+                            length=None if whole else end - start,
+                        )
+                    )
+                    continue
+                # Short sources (interrupted tus PATCHes) joined into one part of at least
+                # S3's 5 MiB minimum: these few MiB pass through this process.
+                key = f"{target}.compose-{secrets.token_hex(4)}-{len(temporary)}"
+                temporary.append(key)
+                self.put(
+                    key,
+                    itertools.chain.from_iterable(
+                        self.get(sources[index], start=start, end=end - 1)
+                        for index, start, end in ranges
+                        if end > start  # an empty last source adds nothing
+                    ),
+                    length=sum(end - start for _, start, end in ranges),
+                )
+                parts.append(ComposeSource(self.bucket, self._name(key)))
+            with _translated(target):
+                # A multipart upload whose parts are copied inside the server (UploadPartCopy;
+                # a source over 5 GiB is split into ranges), or one CopyObject for one part.
+                self.client.compose_object(
+                    self.bucket, self._name(target), parts, metadata=metadata
+                )
+        finally:
+            for key in temporary:
+                self.delete(key)
         return self.head(target)
 
     def delete(self, key: str) -> None:
@@ -214,16 +287,73 @@ def _translated(key: str) -> Iterator[None]:
         raise StoreUnavailable(f"S3 server unreachable or failing: {exc}") from exc
 
 
+def _digest_metadata(sha256: str | None) -> dict[str, str | list[str] | tuple[str]] | None:
+    return {"sha256": sha256} if sha256 is not None else None
+
+
+Ranges = list[tuple[int, int, int]]  # (source index, start, end exclusive)
+
+
+def _plan(sizes: Sequence[int]) -> list[Ranges] | None:
+    """The parts of one multipart copy of sources of these sizes, or None if S3 cannot make
+    the object that way (more than 10,000 parts).
+
+    Every part but the last must be at least 5 MiB. A source that big is one part, copied
+    inside the server. Shorter sources are joined, with the head of the next source if
+    needed, into a part of their own: at most about 10 MiB that must be uploaded.
+    """
+    last = len(sizes) - 1
+    parts: list[Ranges] = []
+    pending: Ranges = []
+    pending_size = 0
+    for index, size in enumerate(sizes):
+        if size == 0 and index != last:
+            continue  # adds nothing, and would only start a run of short sources
+        start = 0
+        if pending:
+            need = MIN_PART_SIZE - pending_size
+            # Take only the head the run needs if the rest can still be a part of its own.
+            take = need if size - need >= MIN_PART_SIZE or (index == last and size > need) else size
+            pending.append((index, 0, take))
+            pending_size += take
+            start = take
+            if pending_size >= MIN_PART_SIZE:
+                parts.append(pending)
+                pending, pending_size = [], 0
+            if start == size:
+                continue
+        if size - start >= MIN_PART_SIZE or index == last:
+            parts.append([(index, start, size)])
+        else:
+            pending, pending_size = [(index, start, size)], size - start
+    if pending:
+        parts.append(pending)
+    count = 0
+    for number, ranges in enumerate(parts):
+        length = sum(end - start for _, start, end in ranges)
+        # minio splits a part over 5 GiB into 5 GiB ranges; its last range counts as a part.
+        tail = length % MAX_PART_SIZE or min(length, MAX_PART_SIZE)
+        if number < len(parts) - 1 and tail < MIN_PART_SIZE:
+            return None
+        count += max(1, -(-length // MAX_PART_SIZE))
+    return parts if count <= MAX_MULTIPART_COUNT else None
+
+
 class _Reader:
     """A read()-able view of an iterator of chunks, for minio's put_object.
 
     It refuses, before the last part is sent, a stream whose size differs from the announced
-    ``length``, so a short or long upload fails instead of storing the wrong object.
+    ``length`` or whose sha256 is not the announced ``sha256``, so a short, long or wrong
+    upload fails instead of storing the wrong object.
     """
 
-    def __init__(self, chunks: Iterator[bytes], length: int | None) -> None:
+    def __init__(
+        self, chunks: Iterator[bytes], length: int | None, sha256: str | None = None
+    ) -> None:
         self._chunks = chunks
         self._length = length
+        self._sha256 = sha256
+        self._digest = hashlib.sha256() if sha256 is not None else None
         self._pending = b""
         self._seen = 0
         self._eof = False
@@ -242,7 +372,13 @@ class _Reader:
                     raise ValueError(
                         f"put() got {self._seen} bytes, not the {self._length} announced"
                     )
+                if self._digest is not None and self._digest.hexdigest() != self._sha256:
+                    raise ValueError(
+                        f"put() got bytes whose sha256 is not the {self._sha256} announced"
+                    )
                 break
+            if self._digest is not None:
+                self._digest.update(chunk)
             self._seen += len(chunk)
             if self._length is not None and self._seen > self._length:
                 raise ValueError(f"put() got more than the {self._length} bytes announced")

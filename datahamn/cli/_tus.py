@@ -34,15 +34,12 @@ def _absolute_path(location: str) -> str:
     return location
 
 
-def tus_upload(
-    client: ApiClient,
-    path: Path,
-    *,
-    dataset: str,
-    on_progress: Callable[[int], None],
-    chunk_bytes: int = CHUNK_BYTES,
-) -> str:
-    """Upload ``path`` for ``dataset``; returns the upload id once the server has every byte."""
+def tus_create(client: ApiClient, path: Path, *, dataset: str) -> str:
+    """Create the upload of ``path`` for ``dataset``; returns its URL (a path on the server).
+
+    Creating first lets the caller queue the ingestion before sending a byte, so the server
+    normalises the file while it arrives.
+    """
     size = path.stat().st_size
     created = client.request(
         "POST",
@@ -56,7 +53,23 @@ def tus_upload(
     location = created.headers.get("Location")
     if not location:
         raise CliError("the server created the upload but sent no Location")
-    url = _absolute_path(location)
+    return _absolute_path(location)
+
+
+def upload_id_of(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[1]
+
+
+def tus_send(
+    client: ApiClient,
+    url: str,
+    path: Path,
+    *,
+    on_progress: Callable[[int], None],
+    chunk_bytes: int = CHUNK_BYTES,
+) -> None:
+    """Send ``path``'s bytes to the upload at ``url``, resuming at the server's offset."""
+    size = path.stat().st_size
     offset = 0
     with path.open("rb") as handle:
         while offset < size:
@@ -66,7 +79,6 @@ def tus_upload(
             on_progress(offset)
         if size == 0:
             on_progress(0)
-    return url.rstrip("/").rsplit("/", 1)[1]
 
 
 def _patch(client: ApiClient, url: str, offset: int, chunk: bytes) -> int:

@@ -21,7 +21,7 @@ from rich.progress import (
 
 from datahamn.cli._errors import CliError
 from datahamn.cli._http import ApiClient, TokenOption, UrlOption
-from datahamn.cli._tus import tus_upload
+from datahamn.cli._tus import tus_create, tus_send, upload_id_of
 
 console = Console(stderr=True)
 POLL_SECONDS = 0.5
@@ -131,9 +131,25 @@ def ingest(
         },
     )
     with ApiClient(url, token) as client:
-        upload_ids = [_upload(client, path, dataset) for path in paths]
-        job = client.post("/ingest", {"upload_ids": upload_ids, "dataset": dataset, **spec})
-        console.print(f"queued job {job['id']}")
+        # Create the uploads and queue the job first, then send the bytes: the server checks
+        # the submission before a byte is sent, and its worker normalises while they arrive.
+        upload_urls = [tus_create(client, path, dataset=dataset) for path in paths]
+        job = client.post(
+            "/ingest",
+            {"upload_ids": [upload_id_of(u) for u in upload_urls], "dataset": dataset, **spec},
+        )
+        try:
+            console.print(f"queued job {job['id']}")
+            for upload_url, path in zip(upload_urls, paths, strict=True):
+                _send(client, upload_url, path)
+        except (CliError, KeyboardInterrupt):
+            # The job would wait for bytes that will not come; stop it now (best effort).
+            try:
+                client.post(f"/jobs/{job['id']}/cancel", {})
+            except CliError:
+                pass
+            console.print(f"cancelled job {job['id']}: the upload did not finish")
+            raise
         if not wait:
             typer.echo(job["id"])
             return
@@ -150,7 +166,7 @@ def _spec(*, options: dict[str, Any], tags: list[str] | None, **fields: Any) -> 
     return spec
 
 
-def _upload(client: ApiClient, path: Path, dataset: str) -> str:
+def _send(client: ApiClient, upload_url: str, path: Path) -> None:
     size = path.stat().st_size
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -162,27 +178,12 @@ def _upload(client: ApiClient, path: Path, dataset: str) -> str:
         transient=False,
     ) as progress:
         task = progress.add_task(f"upload {path.name}", total=size)
-        upload_id = tus_upload(
+        tus_send(
             client,
+            upload_url,
             path,
-            dataset=dataset,
             on_progress=lambda done: progress.update(task, completed=done),
         )
-    _wait_complete(client, upload_id, path.name)
-    return upload_id
-
-
-def _wait_complete(client: ApiClient, upload_id: str, name: str) -> None:
-    """After the last byte the server reads the file once more to check its sha256; for a
-    large file that outlasts the last PATCH's answer, so wait until it says complete."""
-    with console.status(f"verifying {name} on the server"):
-        while True:
-            upload: dict[str, Any] = client.get(f"/uploads/{upload_id}")
-            if upload["state"] == "complete":
-                return
-            if upload["state"] != "receiving":
-                raise CliError(f"upload of {name} {upload['state']}: {upload.get('error')}")
-            time.sleep(1.0)
 
 
 def _follow(client: ApiClient, job_id: str) -> dict[str, Any]:

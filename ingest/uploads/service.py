@@ -25,6 +25,7 @@ from catalog.storage.base import ObjectStore, StoreError, StoreUnavailable
 from ingest.uploads.errors import BadRequest, ChecksumMismatch, Gone, PayloadTooLarge
 from ingest.uploads.metadata import UploadTarget
 from ingest.uploads.models import Upload, UploadChunk, UploadState
+from ingest.uploads.running import RUNNING
 from ingest.uploads.staging import (
     Checksum,
     ChunkRef,
@@ -174,7 +175,17 @@ def append(
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    stored = write_chunk(store, chunk_key(upload.id, offset), body, limit=limit, checksum=checksum)
+    # The upload's sha256 so far, if this process received the bytes before ``offset``; it
+    # is continued with this body's bytes, so completion need not read the file again.
+    running = RUNNING.resume(upload.id, offset)
+    stored = write_chunk(
+        store,
+        chunk_key(upload.id, offset),
+        body,
+        limit=limit,
+        checksum=checksum,
+        running=running,
+    )
     values: dict[Any, Any] = {
         Upload.updated_at: now,
         Upload.expires_at: now + timedelta(hours=settings.upload_expiry_hours),
@@ -215,6 +226,8 @@ def append(
             )
         )
     session.commit()
+    if stored is not None and running is not None:
+        RUNNING.advance(upload.id, offset, offset + stored.size, running)
     session.refresh(upload)
     if stored is not None and stored.interrupted:
         log.info("upload %s: kept %d bytes of an interrupted PATCH", upload.id, stored.size)
@@ -262,10 +275,12 @@ def finish_upload(
     settings: Settings,
     now: datetime | None = None,
 ) -> Upload:
-    """Once every byte is in: read the whole file once for its sha256, compare it with the
-    one the client declared, and mark the upload complete (or failed). Idempotent.
+    """Once every byte is in: take the whole file's sha256, compare it with the one the
+    client declared, and mark the upload complete (or failed). Idempotent.
 
-    A store that is down leaves the upload receiving, to be finished by the next call.
+    The sha256 is the running one when this process received every chunk (``running``);
+    otherwise the file is read once for it, each chunk checked against its record. A store
+    that is down leaves the upload receiving, to be finished by the next call.
     """
     if (
         upload.state is not UploadState.receiving
@@ -279,8 +294,11 @@ def finish_upload(
     try:
         if sum(ref.size for ref in refs) != upload.length:
             raise StoreError("the recorded chunks do not add up to the upload's length")
+        digest = RUNNING.hexdigest(upload.id, upload.length)
         if not refs:
-            digest: str | None = hashlib.sha256().hexdigest()
+            digest = hashlib.sha256().hexdigest()
+        elif digest is not None:
+            pass  # the chunks' bytes were hashed as they arrived, by this process
         elif store is None:
             raise ValueError("finishing a non-empty upload needs its store")
         else:
@@ -307,6 +325,7 @@ def finish_upload(
         upload.error = error
         upload.expires_at = now + timedelta(hours=settings.upload_expiry_hours)
     session.commit()
+    RUNNING.forget(upload.id)
     return upload
 
 
@@ -325,6 +344,7 @@ def terminate(session: Session, store: ObjectStore, *, upload: Upload) -> None:
     upload_id = upload.id
     session.delete(upload)
     session.commit()
+    RUNNING.forget(upload_id)
     # Rows first: a failure below leaves unrecorded objects, which expire_uploads() sweeps;
     # the other order could leave rows pointing at missing bytes.
     try:
@@ -373,12 +393,17 @@ def get_upload(session: Session, upload_id: str) -> Upload:
 
 def open_upload(session: Session, store: ObjectStore, upload_id: str) -> BinaryIO:
     """The complete upload's bytes as one readable, non-seekable stream (its chunks in order,
-    each checked for its recorded size; one chunk's read open at a time). Close it."""
+    each checked for its recorded size and sha256; one chunk's read open at a time). Close
+    it."""
+    return open_chunks(store, upload_chunks(session, upload_id))
+
+
+def upload_chunks(session: Session, upload_id: str) -> list[ChunkRef]:
+    """The staged chunks of a complete upload, in order: the objects that hold its bytes."""
     upload = get_upload(session, upload_id)
     if upload.state is not UploadState.complete:
         raise Conflict(f"upload {upload_id!r} is {upload.state.value}, not complete")
-    refs = [ChunkRef(c.key, c.size, c.sha256) for c in _chunks(session, upload.id)]
-    return open_chunks(store, refs)
+    return [ChunkRef(c.key, c.size, c.sha256) for c in _chunks(session, upload.id)]
 
 
 def delete_upload(session: Session, store: ObjectStore, upload_id: str) -> None:

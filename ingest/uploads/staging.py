@@ -12,6 +12,8 @@ import hashlib
 import io
 import itertools
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
@@ -98,14 +100,28 @@ class _Meter:
     """
 
     def __init__(
-        self, body: Iterable[bytes], *, limit: int, keep_partial: bool, algorithm: str | None
+        self,
+        body: Iterable[bytes],
+        *,
+        limit: int,
+        keep_partial: bool,
+        algorithm: str | None,
+        running: hashlib._Hash | None,
     ) -> None:
         self._body = body
         self._limit = limit
         self._keep_partial = keep_partial
         self.size = 0
         self.sha256 = hashlib.sha256()
-        self.checksum = CHECKSUM_ALGORITHMS[algorithm]() if algorithm else None
+        # A sha256 Upload-Checksum is the chunk's own sha256: one hash, not two.
+        self.checksum = (
+            self.sha256
+            if algorithm == "sha256"
+            else CHECKSUM_ALGORITHMS[algorithm]()
+            if algorithm
+            else None
+        )
+        self.running = running
         self.interrupted = False
 
     def __iter__(self) -> Iterator[bytes]:
@@ -123,6 +139,8 @@ class _Meter:
                 self.sha256.update(data)
                 if self.checksum is not None and self.checksum is not self.sha256:
                     self.checksum.update(data)
+                if self.running is not None:
+                    self.running.update(data)
                 yield data
         except BodyInterrupted:
             self.interrupted = True
@@ -137,8 +155,12 @@ def write_chunk(
     *,
     limit: int,
     checksum: Checksum | None = None,
+    running: hashlib._Hash | None = None,
 ) -> StoredChunk | None:
     """Stream ``body`` into one object at ``key``; None when no byte was stored.
+
+    ``running`` (the upload's sha256 so far) is updated with exactly the bytes stored; it is
+    only meaningful if a chunk is returned.
 
     Memory stays bounded: the store pulls the body as it writes (a file, or S3 parts).
     More than ``limit`` bytes is a PayloadTooLarge and nothing is stored. With a
@@ -150,6 +172,7 @@ def write_chunk(
         limit=limit,
         keep_partial=checksum is None,
         algorithm=checksum.algorithm if checksum else None,
+        running=running,
     )
     chunks = iter(meter)
     try:
@@ -184,22 +207,58 @@ class ChunkRef:
 def digest_chunks(store: ObjectStore, chunks: Sequence[ChunkRef]) -> str:
     """The sha256 of the concatenated chunks, checking each against its record on the way.
 
-    SHA-256 state cannot be carried from one request to the next (hashlib cannot export it),
-    so the whole file is read once more when it is complete.
+    For completing an upload whose earlier chunks another process received (see
+    ``running``): only then is the whole file read once more for its sha256.
     """
     whole = hashlib.sha256()
     for chunk in chunks:
-        part = hashlib.sha256()
         for data in _read_exactly(store, chunk):
             whole.update(data)
-            part.update(data)
-        if part.hexdigest() != chunk.sha256:
-            raise StoreError(f"chunk {chunk.key!r} does not hold the bytes that were received")
     return whole.hexdigest()
 
 
+def verify_chunks(store: ObjectStore, chunks: Sequence[ChunkRef]) -> None:
+    """Check that each chunk holds the bytes recorded for it (StoreError if not), reading
+    only those this process has not already checked while reading them for another reason
+    (the pipeline's normalise step reads every chunk through ``open_chunks``)."""
+    for chunk in chunks:
+        if not _VERIFIED.holds(chunk):
+            for _ in _read_exactly(store, chunk):
+                pass
+
+
+class _Verified:
+    """Chunks this process has read whole and found to hold their recorded bytes.
+
+    Chunk keys are unique and a chunk is never rewritten, so a check stays true for the
+    chunk's life; bounded, oldest forgotten first (a forgotten chunk is read again).
+    """
+
+    def __init__(self, capacity: int = 16384) -> None:
+        self._capacity = capacity
+        self._chunks: OrderedDict[tuple[str, int, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, chunk: ChunkRef) -> None:
+        with self._lock:
+            self._chunks[(chunk.key, chunk.size, chunk.sha256)] = None
+            self._chunks.move_to_end((chunk.key, chunk.size, chunk.sha256))
+            while len(self._chunks) > self._capacity:
+                self._chunks.popitem(last=False)
+
+    def holds(self, chunk: ChunkRef) -> bool:
+        with self._lock:
+            return (chunk.key, chunk.size, chunk.sha256) in self._chunks
+
+
+_VERIFIED = _Verified()
+
+
 def _read_exactly(store: ObjectStore, chunk: ChunkRef) -> Iterator[bytes]:
+    """The chunk's bytes; StoreError unless they are its recorded size and sha256 (checked
+    at its end, so a reader that stops early learns nothing of the bytes it skipped)."""
     seen = 0
+    digest = hashlib.sha256()
     try:
         pieces = store.get(chunk.key)
     except ObjectNotFound:
@@ -209,6 +268,7 @@ def _read_exactly(store: ObjectStore, chunk: ChunkRef) -> Iterator[bytes]:
             seen += len(data)
             if seen > chunk.size:
                 break
+            digest.update(data)
             yield data
     finally:
         close = getattr(pieces, "close", None)
@@ -216,12 +276,18 @@ def _read_exactly(store: ObjectStore, chunk: ChunkRef) -> Iterator[bytes]:
             close()  # an S3 response goes back to the pool however the reading ends
     if seen != chunk.size:
         raise StoreError(f"chunk {chunk.key!r} holds {seen} bytes, not {chunk.size}")
+    if digest.hexdigest() != chunk.sha256:
+        raise StoreError(f"chunk {chunk.key!r} does not hold the bytes that were received")
+    _VERIFIED.add(chunk)
 
 
 class ChunkReader(io.RawIOBase):
-    """A readable, non-seekable stream over chunks in order; one store read open at a time."""
+    """A readable, non-seekable stream over chunks in order; one store read open at a time.
 
-    def __init__(self, store: ObjectStore, chunks: Sequence[ChunkRef]) -> None:
+    ``chunks`` may be lazy: ``follow`` passes a generator that waits for chunks still to come.
+    """
+
+    def __init__(self, store: ObjectStore, chunks: Iterable[ChunkRef]) -> None:
         super().__init__()
         self._store = store
         self._chunks = iter(chunks)
@@ -266,7 +332,7 @@ class ChunkReader(io.RawIOBase):
         super().close()
 
 
-def open_chunks(store: ObjectStore, chunks: Sequence[ChunkRef]) -> BinaryIO:
+def open_chunks(store: ObjectStore, chunks: Iterable[ChunkRef]) -> BinaryIO:
     return io.BufferedReader(ChunkReader(store, chunks), buffer_size=_READ_BUFFER)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -113,6 +114,41 @@ def test_ingest_command_end_to_end(tmp_path: Path) -> None:
         assert "version 4: published" in shown_job.stdout, shown_job.stdout
         listed = datahamn("jobs", "list")
         assert job_id in listed.stdout and "4 jobs" in listed.stdout
+
+        # Ctrl-C during the upload: the job queued before the bytes is cancelled, not left
+        # waiting for them.
+        big = tmp_path / "stor.csv"
+        with big.open("wb") as handle:
+            handle.write(b"kommun;belopp\n" + b"Stockholm;12345\n" * (8 << 20))
+        interrupted = subprocess.Popen(
+            [
+                str(SCRIPT),
+                "ingest",
+                str(big),
+                "--dataset",
+                "skolverket/stor",
+                "--license",
+                "CC0-1.0",
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert interrupted.stderr is not None
+        queued_line = interrupted.stderr.readline()  # printed before the first byte is sent
+        assert queued_line.startswith("queued job "), queued_line
+        interrupted.send_signal(signal.SIGINT)
+        code = interrupted.wait(timeout=60)
+        assert code != 0
+        # Read through the same buffered file as readline() (communicate() would skip what
+        # that buffer already holds).
+        err = interrupted.stderr.read()
+        assert "cancelled job" in err, (code, err)
+        cancelled_id = queued_line.split()[2]
+        state = json.loads(datahamn("jobs", "show", cancelled_id, "--json").stdout)["state"]
+        assert state == "cancelled"
     finally:
         server.terminate()
         try:

@@ -5,6 +5,7 @@ published; a job retried after the object store failed mid-way makes one version
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable, Iterable
@@ -426,3 +427,57 @@ def test_rejected_versions_objects_are_purged_after_retention(
     rejected = session.scalars(select(DatasetVersion).where(DatasetVersion.number == 2)).one()
     assert rejected.state.value == "rejected" and rejected.objects_purged_at is not None
     assert rejected.objects_purged_at <= utcnow()
+
+
+class _Tampering:
+    """The worker's store; once the job has written its Parquet object, something else
+    deletes or replaces it (``how``) before publishing checks it. Counts reads."""
+
+    def __init__(self, inner: ObjectStore, how: str) -> None:
+        self.inner, self.how = inner, how
+        self.read: list[str] = []
+
+    def put(self, key: str, data: BinaryIO | Iterable[bytes], **kwargs: Any) -> ObjectInfo:
+        info = self.inner.put(key, data, **kwargs)
+        if key.endswith(".parquet"):
+            other = b"not the Parquet file"
+            if self.how == "deleted":
+                self.inner.delete(key)
+            elif self.how == "replaced":  # as through a signed URL: no sha256 recorded
+                self.inner.put(key, [other])
+            elif self.how == "rewritten":  # by a writer that recorded its own sha256
+                self.inner.put(key, [other], sha256=hashlib.sha256(other).hexdigest())
+        return info
+
+    def get(self, key: str, **kwargs: Any) -> Iterable[bytes]:
+        self.read.append(key)
+        return self.inner.get(key, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("how", ["intact", "deleted", "replaced", "rewritten"])
+def test_publishing_checks_each_written_object(
+    app: FastAPI, client: TestClient, token: str, session: Session, how: str
+) -> None:
+    queued = ingest(client, token, upload(client, token, CSV), licence="CC0-1.0")
+    store = _Tampering(app.state.store, how)
+    drain(app, store)  # type: ignore[arg-type]
+    done = job(client, token, queued["id"])
+    latest = client.get("/api/v1/datasets/smhi/temp", headers=auth(token)).json()
+    session.expire_all()
+    version = session.scalars(select(DatasetVersion)).one()
+    if how == "intact":
+        assert done["state"] == "succeeded", done
+        assert version.state.value == "published"
+        # The job's own objects are checked with a HEAD each, never read back.
+        assert [key for key in store.read if key.startswith("datasets/")] == []
+        return
+    assert done["state"] == "failed", done
+    reason = "is missing" if how == "deleted" else "changed since it was recorded"
+    assert reason in done["error"]["message"]
+    assert (version.state.value, latest["latest_version"]) == ("rejected", None)
+    if how == "replaced":
+        # Nothing vouches for the replacement's bytes, so they were read to check them.
+        assert "datasets/smhi/temp/v1/data/part-0.parquet" in store.read
