@@ -329,7 +329,9 @@ def scan_parquet(
     ``sample_rows`` scans only the first N rows; ``today`` as for :func:`scan_table`.
     """
     _check_options(batch_size, max_examples, sample_rows)
-    with pq.ParquetFile(path) as parquet:
+    # pre_buffer=False: pyarrow's default buffers row groups ahead without a bound, so the
+    # scan's peak grew with the file (438 MB -> 1,052 MB from 1x to 4x the rows).
+    with pq.ParquetFile(path, pre_buffer=False) as parquet:
         schema = parquet.schema_arrow
         scanner = _Scanner(schema, max_examples=max_examples, today=today or date.today())
         names = [f.name for f in schema if any(_value_kind(t) for _, t in _walk(f.name, f.type))]
