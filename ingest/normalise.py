@@ -32,7 +32,8 @@ from ingest.readers.opaque import checksum, write_manifest
 from ingest.readers.parquet import read_parquet
 from ingest.readers.sink import WrittenTable, sql_aliases
 from ingest.readers.text import read_head
-from ingest.statistics import column_statistics
+from ingest.statistics import table_statistics
+from validation import Profile
 
 Opener = Callable[[], BinaryIO]
 
@@ -57,6 +58,8 @@ class NormalisedTable:
     warnings: list[str] = field(default_factory=list)
     # Non-blank lines above the table (SMHI's station and period): for the description.
     preamble: list[str] = field(default_factory=list)
+    # Validation's profile of the Parquet file, from the same scan as ``statistics``.
+    profile: Profile | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class _Run:
         """What one stream holds; ``nested``: inside an archive already (no more unpacking)."""
         with opener() as stream:
             head, _ = read_head(stream, HEAD_BYTES)
+        del stream  # a closed stream may still hold its buffers while the tables are read
         found = detect(name, head, self.options.format, where=where)
         notes = []
         if found.renamed_from:
@@ -217,6 +221,10 @@ class _Run:
             archive.close()
 
     def finish(self, table: WrittenTable) -> NormalisedTable:
+        # What Arrow's allocator kept from reading goes back to the system before DuckDB
+        # takes its own memory for the statistics.
+        pa.default_memory_pool().release_unused()
+        stats = table_statistics(table.path, table.schema)
         aliases = sql_aliases(table.schema.names)
         columns = [
             ColumnInfo(f.name, alias, str(f.type))
@@ -228,11 +236,12 @@ class _Run:
             row_count=table.row_count,
             arrow_schema=table.schema,
             columns=columns,
-            statistics=column_statistics(table.path, table.schema),
+            statistics=stats.columns,
             source_format=table.source_format,
             options_used=table.options_used,
             warnings=table.warnings,
             preamble=table.preamble,
+            profile=stats.profile,
         )
 
 

@@ -10,6 +10,7 @@ the personal-data scan, for each table of a version, and what follows from them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,10 @@ from catalog.quality import (
 )
 from validation import Profile, Report, Suite, parse_suite, validate
 from validation.personal_data import PersonalDataReport, scan_parquet
+
+# DuckDB's budget for validation inside the worker, which also holds the job's other state;
+# past it DuckDB spills to disk. The same as the statistics scan's (ingest.statistics).
+MEMORY_LIMIT = "256MB"
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,13 @@ def check_tables(
     previous: dict[str, Profile],
     key_columns: list[str],
     accept_schema_change: bool,
+    profiles: Mapping[Path, Profile] | None = None,
 ) -> Outcome:
-    """Scan and validate each (object key, local Parquet path); never raises for bad data."""
+    """Scan and validate each (object key, local Parquet path); never raises for bad data.
+
+    ``profiles``: the profile of each local Parquet file, computed by normalising's
+    statistics scan (``ingest.statistics``), so that validation does not scan it again.
+    """
     checks = []
     for key, path in tables:
         personal = scan_parquet(path)
@@ -122,6 +132,8 @@ def check_tables(
             key_columns=key_columns,
             accept_schema_change=accept_schema_change,
             mask=personal.value_mask(),
+            memory_limit=MEMORY_LIMIT,
+            profile=(profiles or {}).get(path),
         )
         checks.append(TableCheck(file_key=key, quality=quality, personal=personal))
     return Outcome(checks=checks, suite_version=suite_version)

@@ -17,7 +17,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, TypeAlias
 
@@ -176,37 +176,69 @@ def connect(
             con.close()
 
 
-def compute_profile(
-    source: Source,
+@dataclass(frozen=True)
+class ProfileQuery:
+    """The aggregates of a profile, for a caller to put into a scan of its own.
+
+    ``ingest.statistics`` adds these to its one aggregate scan of a new table, so that
+    validation can take the profile from there instead of scanning the file again.
+    """
+
+    schema: pa.Schema
+    selects: tuple[str, ...]  # SQL aggregates over ``src``; the first is count(*)
+    plan: tuple[tuple[str, str], ...]  # (column, metric) of selects[1 : 1 + len(plan)]
+    keys: tuple[tuple[str, ...], ...]  # two selects each after the plan's
+
+    def profile(self, row: Sequence[Any], base: Profile | None = None) -> Profile:
+        """The profile from the values of ``selects``; ``base`` supplies what was left out."""
+        values: dict[str, dict[str, Any]] = {f.name: {} for f in self.schema}
+        for (name, metric), value in zip(self.plan, row[1 : 1 + len(self.plan)], strict=True):
+            values[name][metric] = _json_scalar(value)
+        rest = row[1 + len(self.plan) :]
+        keys = tuple(
+            KeyProfile(columns=key, rows=int(rest[2 * i]), distinct=int(rest[2 * i + 1]))
+            for i, key in enumerate(self.keys)
+        )
+        if base is not None:
+            columns = tuple(replace(c, **values.get(c.name, {})) for c in base.columns)
+            return Profile(row_count=base.row_count, columns=columns, keys=keys)
+        return Profile(
+            row_count=int(row[0]),
+            columns=tuple(
+                ColumnProfile(
+                    name=f.name, type=str(f.type), kind=column_kind(f.type), **values[f.name]
+                )
+                for f in self.schema
+            ),
+            keys=keys,
+        )
+
+
+def profile_query(
+    schema: pa.Schema,
     *,
     keys: Sequence[Sequence[str]] = (),
     exact_distinct: Sequence[str] = (),
-    memory_limit: str = DEFAULT_MEMORY_LIMIT,
-    threads: int | None = None,
-) -> Profile:
-    """Profile every column and the given keys in one scan.
-
-    ``keys``: column lists whose uniqueness is measured exactly (``count(DISTINCT …)``).
-    ``exact_distinct``: columns whose exact distinct count is wanted besides the estimate.
-    Columns named in ``keys``/``exact_distinct`` must exist (callers check against the schema).
-    """
-    schema = read_schema(source)
+    columns: bool = True,
+) -> ProfileQuery:
+    """The aggregates of ``compute_profile``; ``columns=False``: only keys and exact counts."""
     selects = ["count(*)"]
     plan: list[tuple[str, str]] = []  # (column, metric) in select order
     for f in schema:
         q, kind = quote_ident(f.name), column_kind(f.type)
-        plan.append((f.name, "null_count"))
-        selects.append(f"count(*) - count({q})")
-        if kind not in ("nested", "other"):
-            plan.append((f.name, "distinct_count"))
-            selects.append(f"approx_count_distinct({q})")
+        if columns:
+            plan.append((f.name, "null_count"))
+            selects.append(f"count(*) - count({q})")
+            if kind not in ("nested", "other"):
+                plan.append((f.name, "distinct_count"))
+                selects.append(f"approx_count_distinct({q})")
         if f.name in exact_distinct:
             plan.append((f.name, "exact_distinct_count"))
             selects.append(f"count(DISTINCT {q})")
-        if kind == "numeric":
+        if columns and kind == "numeric":
             plan += [(f.name, "min"), (f.name, "max"), (f.name, "mean")]
             selects += [f"min({q})", f"max({q})", f"avg({q})"]
-        elif kind == "temporal":
+        elif columns and kind == "temporal":
             plan += [(f.name, "min"), (f.name, "max")]
             selects += [f"CAST(min({q}) AS VARCHAR)", f"CAST(max({q}) AS VARCHAR)"]
     key_list = [tuple(k) for k in dict.fromkeys(tuple(k) for k in keys) if k]
@@ -217,24 +249,34 @@ def compute_profile(
             f"count(*) FILTER (WHERE {present})",
             f"count(DISTINCT {tup}) FILTER (WHERE {present})",
         ]
+    return ProfileQuery(schema, tuple(selects), tuple(plan), tuple(key_list))
+
+
+def compute_profile(
+    source: Source,
+    *,
+    keys: Sequence[Sequence[str]] = (),
+    exact_distinct: Sequence[str] = (),
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    threads: int | None = None,
+    base: Profile | None = None,
+) -> Profile:
+    """Profile every column and the given keys in one scan.
+
+    ``keys``: column lists whose uniqueness is measured exactly (``count(DISTINCT …)``).
+    ``exact_distinct``: columns whose exact distinct count is wanted besides the estimate.
+    Columns named in ``keys``/``exact_distinct`` must exist (callers check against the schema).
+    ``base``: the profile of the same data computed already (``ingest.statistics``); only
+    the keys and exact distinct counts are then scanned for, and none if none are asked.
+    """
+    schema = read_schema(source)
+    query = profile_query(schema, keys=keys, exact_distinct=exact_distinct, columns=base is None)
+    if base is not None and len(query.selects) == 1:
+        return query.profile([base.row_count], base)
     with connect(source, memory_limit=memory_limit, threads=threads) as con:
-        row = con.execute(f"SELECT {', '.join(selects)} FROM src").fetchone()
+        row = con.execute(f"SELECT {', '.join(query.selects)} FROM src").fetchone()
     assert row is not None  # an aggregate without GROUP BY always returns one row
-    values: dict[str, dict[str, Any]] = {f.name: {} for f in schema}
-    for (name, metric), value in zip(plan, row[1 : 1 + len(plan)], strict=True):
-        values[name][metric] = _json_scalar(value)
-    rest = row[1 + len(plan) :]
-    return Profile(
-        row_count=int(row[0]),
-        columns=tuple(
-            ColumnProfile(name=f.name, type=str(f.type), kind=column_kind(f.type), **values[f.name])
-            for f in schema
-        ),
-        keys=tuple(
-            KeyProfile(columns=key, rows=int(rest[2 * i]), distinct=int(rest[2 * i + 1]))
-            for i, key in enumerate(key_list)
-        ),
-    )
+    return query.profile(row, base)
 
 
 def duplicate_sample(

@@ -75,11 +75,14 @@ def validate(
     unexpected_limit: int = 5,
     chunk_rows: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    profile: Profile | None = None,
 ) -> Report:
     """Validate ``source`` against the default suite (unless ``defaults=False``) plus ``suite``.
 
     ``previous``: the previous version's profile (``Report.profile``), for the schema and
     drift rules. ``mask`` is applied to values from the data before they enter the report.
+    ``profile``: this source's profile computed already (``metrics.profile_query``, by the
+    ingestion's statistics scan); then only key and exact distinct counts are scanned for.
     Never raises for bad data or a suite that does not fit the data: those are findings.
     """
     started = time.perf_counter()
@@ -109,13 +112,17 @@ def validate(
         else:
             runnable.append((i, exp))
 
-    profile: Profile | None = None
+    base, profile = profile, None
     errors: list[ReportError] = []
     keys = [_key_columns(e) for _, e in runnable if e.type in _UNIQUE]
     exact = [e.column for _, e in runnable if e.type.endswith("unique_value_count_to_be_between")]
     try:
         profile = compute_profile(
-            source, keys=keys, exact_distinct=[c for c in exact if c], memory_limit=memory_limit
+            source,
+            keys=keys,
+            exact_distinct=[c for c in exact if c],
+            memory_limit=memory_limit,
+            base=base,
         )
     except duckdb.Error as exc:
         errors.append(ReportError("source-error", f"could not scan the data: {exc}"))
@@ -396,7 +403,8 @@ def _chunks(source: Source, columns: list[str], rows: int) -> Iterator[pa.Record
         return
     paths = [source] if isinstance(source, str | os.PathLike) else list(source)
     for path in paths:
-        with pq.ParquetFile(path) as parquet:
+        # pre_buffer=False: the default buffers row groups ahead without a bound.
+        with pq.ParquetFile(path, pre_buffer=False) as parquet:
             yield from parquet.iter_batches(batch_size=rows, columns=columns)
 
 

@@ -1,7 +1,8 @@
 """Readers: one module per format family, each streaming its input into Parquet.
 
-``text`` (encodings, lines) → ``sniff`` (delimiter, preamble, header) → ``records``
-(regular rows) → ``delimited`` (Arrow parsing, typing via ``coltypes``) · ``json_records`` ·
+``text`` (encodings, lines) → ``sniff`` (delimiter, preamble, header) → ``blocks`` (raw
+blocks to Arrow where regular, else ``records``: regular rows) → ``delimited`` (typing via
+``coltypes``) · ``json_records`` ·
 ``excel`` · ``parquet`` · ``archives`` (gzip, zip: limits and path checks) · ``opaque``.
 ``passes`` and ``sink`` hold what they share: one schema per file, bounded row groups.
 """

@@ -1,134 +1,34 @@
 """CSV, TSV, semicolon and other delimited text: streamed into one typed Parquet file.
 
-The pipeline per read: bytes → ``LineSource`` (decode, CRLF, line limits) →
-``RecordScanner`` (preamble skipped, ragged rows regularised, end of table) → blocks of
-about 4 MB re-encoded as UTF-8 → Arrow's CSV parser with every column as string →
-``TextTyper`` (types decided on a sample, then applied chunk by chunk) → ``ParquetSink``.
+The pipeline per read: bytes → ``DelimitedSource`` (``blocks``: regular blocks of raw bytes
+straight to Arrow's CSV parser; the rest through ``LineSource`` for decoding, CRLF and line
+limits and ``RecordScanner`` for the preamble, ragged rows and the end of the table) →
+string columns → ``TextTyper`` (types decided on a sample, then applied chunk by chunk) →
+``ParquetSink``.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from ingest.errors import IngestError, Location, excerpt
 from ingest.options import FormatOptions
+from ingest.readers.blocks import DelimitedSource, TextBlock
 from ingest.readers.coltypes import ARROW_TYPES, EMPTY, STRING, TextColumn, TextTyper
 from ingest.readers.passes import Misfit, TwoPhaseWriter
-from ingest.readers.records import BLOCK_CHARS, Chunk, RecordScanner
 from ingest.readers.sink import WrittenTable, column_names, unnamed_note
-from ingest.readers.sniff import Layout, choose_delimiter, find_layout
+from ingest.readers.sniff import choose_delimiter, find_layout
 from ingest.readers.text import EncodingRetry, LineSource, detect_encoding, read_head
 
 SNIFF_BYTES = 1 << 20
-
-
-@dataclass
-class TextBlock:
-    table: pa.Table  # every column a string
-    chunk: Chunk
-
-
-class DelimitedSource:
-    """One read of the file: blocks of regular records parsed by Arrow."""
-
-    def __init__(
-        self,
-        open_stream: Callable[[], BinaryIO],
-        *,
-        encoding: str,
-        ascii_fallback: bool,
-        layout: Layout,
-        options: FormatOptions,
-        where: Location,
-    ) -> None:
-        self._open = open_stream
-        self._encoding = encoding
-        self._ascii_fallback = ascii_fallback
-        self._layout = layout
-        self._options = options
-        self._where = where
-        self.warnings: list[str] = []
-        width = layout.width
-        self._columns = [f"c{i}" for i in range(width)]
-        self._read = pacsv.ReadOptions(
-            column_names=self._columns,
-            block_size=max(4 << 20, 2 * options.limits.max_line_bytes + 1024),
-            use_threads=False,
-        )
-        self._parse = pacsv.ParseOptions(
-            delimiter=layout.delimiter,
-            quote_char=options.quote,
-            double_quote=True,
-            newlines_in_values=True,
-            ignore_empty_lines=True,
-        )
-        self._convert = pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in self._columns},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-            null_values=[],
-            check_utf8=False,
-        )
-
-    def __iter__(self) -> Iterator[TextBlock]:
-        layout, limits = self._layout, self._options.limits
-        stream = self._open()
-        try:
-            lines = LineSource(
-                stream,
-                self._encoding,
-                where=self._where,
-                max_line_bytes=limits.max_line_bytes,
-                ascii_fallback=self._ascii_fallback,
-                watch=self._options.quote,
-            )
-            scanner = RecordScanner(
-                delimiter=layout.delimiter,
-                quote=self._options.quote,
-                width=layout.width,
-                data_start=layout.data_start,
-                limits=limits,
-                where=self._where,
-            )
-            for chunk in lines.chunks():
-                scanner.feed(chunk, lines.line_no - len(chunk) + 1, lines.saw_watch)
-                if scanner.chars >= BLOCK_CHARS:
-                    yield self._parse_chunk(scanner.take())
-            self.warnings = scanner.finish()
-            last = scanner.take()
-            if last.records:
-                yield self._parse_chunk(last)
-        finally:
-            stream.close()
-
-    def _parse_chunk(self, chunk: Chunk) -> TextBlock:
-        data = ("\n".join(chunk.records) + "\n").encode("utf-8")
-        try:
-            table = pacsv.read_csv(
-                pa.BufferReader(data),
-                read_options=self._read,
-                parse_options=self._parse,
-                convert_options=self._convert,
-            )
-        except pa.ArrowInvalid as exc:  # the scanner and Arrow disagree on a quote
-            line = chunk.line_of(0)
-            raise IngestError(
-                "ragged-rows",
-                f"rows in the block starting at line {line} could not be split into"
-                f" {self._layout.width} fields ({str(exc).split(':')[0]})",
-                Location(**{**self._where.to_dict(), "line": line}),
-            ) from None
-        if table.num_rows != len(chunk.records):  # pragma: no cover - a scanner bug
-            raise RuntimeError("record count mismatch between scanner and parser")
-        chunk.records = []  # the text now lives in Arrow; held sample blocks must not keep it
-        return TextBlock(table, chunk)
+# Threads that convert a block's columns (two: the worker's machine has two cores).
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="datahamn-convert")
 
 
 class TextPlan:
@@ -173,22 +73,26 @@ class TextPlan:
         return [n for n, k in zip(self.names, self.kinds, strict=True) if k == EMPTY]
 
     def convert(self, block: TextBlock) -> pa.Table:
-        arrays = []
-        for i, (name, kind) in enumerate(zip(self.names, self.kinds, strict=True)):
-            try:
-                arr = self.typer.convert(kind, block.table.column(i), name, block.chunk.line_of)
-            except Misfit as misfit:
-                if self.columns[i].forced:
-                    raise IngestError(
-                        "invalid-value",
-                        f"{excerpt(misfit.value or '')} is not a valid"
-                        f" {self.columns[i].forced} (options.column_types)",
-                        Location(**{**self.where.to_dict(), "line": misfit.line, "column": name}),
-                    ) from None
-                raise
-            if kind != EMPTY:
-                arrays.append(arr)
-        return pa.Table.from_arrays(arrays, schema=self.schema)
+        # Arrow's kernels release the GIL: the columns of a block convert in parallel.
+        # map() hands the results back in column order, so the first misfit in the row's
+        # column order is the one reported, as when converting one column after another.
+        arrays = _POOL.map(self._convert_column, range(len(self.names)), [block] * len(self.names))
+        kept = [arr for arr, kind in zip(arrays, self.kinds, strict=True) if kind != EMPTY]
+        return pa.Table.from_arrays(kept, schema=self.schema)
+
+    def _convert_column(self, i: int, block: TextBlock) -> pa.Array:
+        name, kind = self.names[i], self.kinds[i]
+        try:
+            return self.typer.convert(kind, block.table.column(i), name, block.chunk.line_of)
+        except Misfit as misfit:
+            if self.columns[i].forced:
+                raise IngestError(
+                    "invalid-value",
+                    f"{excerpt(misfit.value or '')} is not a valid"
+                    f" {self.columns[i].forced} (options.column_types)",
+                    Location(**{**self.where.to_dict(), "line": misfit.line, "column": name}),
+                ) from None
+            raise
 
 
 def read_delimited(
@@ -200,16 +104,20 @@ def read_delimited(
     where: Location,
     prefer_tab: bool = False,
     require_delimiter: bool = False,
+    fast: bool = True,
 ) -> WrittenTable | None:
-    """Read one delimited text table; None if ``require_delimiter`` and none is found."""
+    """Read one delimited text table; None if ``require_delimiter`` and none is found.
+
+    ``fast=False`` reads every line through the general path (``blocks``), for comparison.
+    """
     limits = options.limits
     head_size = max(SNIFF_BYTES, 2 * limits.max_line_bytes + 65536)
     with open_stream() as stream:
         head, eof = read_head(stream, head_size)
+    del stream  # a closed stream may still hold its buffers
     if not head:
         raise IngestError("empty-file", "the file is empty", where)
     encoding, ascii_fallback = detect_encoding(head, options.encoding, where)
-    head_lines: list[str] = []
     source = LineSource(
         io.BytesIO(head),
         encoding,
@@ -217,12 +125,12 @@ def read_delimited(
         max_line_bytes=limits.max_line_bytes,
         prefix=not eof,
     )
-    for chunk in source.chunks():
-        head_lines.extend(chunk)
+    head_lines = [line for chunk in source.chunks() for line in chunk]
     if require_delimiter and not options.delimiter:
         if choose_delimiter(head_lines, options.quote, prefer_tab, options.decimal) is None:
             return None
     layout = find_layout(head_lines, options=options, where=where, prefer_tab=prefer_tab)
+    del head, head_lines, source  # the sniffed head is not needed while the file is read
     names, warnings = column_names(layout.names)
     warnings = layout.warnings + warnings
 
@@ -236,6 +144,7 @@ def read_delimited(
                 layout=layout,
                 options=options,
                 where=where,
+                fast=fast,
             ),
             plan,
             out_path,

@@ -23,7 +23,9 @@ def read_parquet(
     path: Path, *, name: str, out_path: Path, options: FormatOptions, where: Location
 ) -> WrittenTable:
     try:
-        source = pq.ParquetFile(path)
+        # pre_buffer=False: the default buffers row groups ahead without a bound, so memory
+        # would grow with the file.
+        source = pq.ParquetFile(path, pre_buffer=False)
         schema = source.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise IngestError(

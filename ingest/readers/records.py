@@ -93,13 +93,15 @@ class RecordScanner:
         )
 
     # -- output -------------------------------------------------------------------
-    def _emit(self, text: str, line: int, nlines: int) -> None:
+    def _emit(self, text: str, line: int) -> None:
         out = self._out
         if self._expect != (len(out.records), line):
             out.starts.append((len(out.records), line))
         out.records.append(text)
         out.chars += len(text)
-        self._expect = (len(out.records), line + nlines)
+        # line_of counts one line per record from the last start: a record of several lines
+        # makes the next one start anew.
+        self._expect = (len(out.records), line + 1)
         self.rows += 1
 
     def take(self) -> Chunk:
@@ -110,6 +112,25 @@ class RecordScanner:
     @property
     def chars(self) -> int:
         return self._out.chars
+
+    @property
+    def pending(self) -> bool:
+        """Whether a quoted record is open: the next lines must come through ``feed``."""
+        return bool(self._pending)
+
+    def regular(self, count: int) -> bool:
+        """Account for ``count`` rows of the table's width that Arrow parsed on its own.
+
+        They are table rows (True), or rows after the table's end that only count towards
+        the damage check (False). Call between ``take`` and the next ``feed``.
+        """
+        if self.ended_at is not None:
+            self.after_end += count
+            self.after_end_table_like += count
+            return False
+        self._after_blank = False
+        self.rows += count
+        return True
 
     # -- input --------------------------------------------------------------------
     def feed(self, lines: list[str], first_line: int, has_quote: bool) -> None:
@@ -170,7 +191,7 @@ class RecordScanner:
                 if not line.strip():
                     self._after_blank = self.rows > 0
                     continue
-                self._record(line, None, line.count(d) + 1, first_line + pos, 1)
+                self._record(line, None, line.count(d) + 1, first_line + pos)
                 continue
             fields = next(reader)
             if feeder.starved:  # the quoted record goes on in the next chunk
@@ -186,9 +207,9 @@ class RecordScanner:
                     )
                 return
             text = "\n".join(lines[pos : feeder.pos]) if feeder.pos - pos > 1 else line
-            self._record(text, fields, len(fields), first_line + pos, feeder.pos - pos)
+            self._record(text, fields, len(fields), first_line + pos)
 
-    def _record(self, text: str, fields: list[str] | None, raw: int, line: int, n: int) -> None:
+    def _record(self, text: str, fields: list[str] | None, raw: int, line: int) -> None:
         if self.ended_at is not None:
             self.after_end += 1
             self.after_end_table_like += raw == self.width
@@ -200,11 +221,11 @@ class RecordScanner:
         self._after_blank = False
         width = self.width
         if raw == width:
-            self._emit(text, line, n)
+            self._emit(text, line)
             return
         if raw < width:
             self._ragged(line, raw)
-            self._emit(text + self.delimiter * (width - raw), line, n)
+            self._emit(text + self.delimiter * (width - raw), line)
             return
         parts = fields if fields is not None else text.split(self.delimiter)
         if any(p.strip() for p in parts[width:]):
@@ -218,7 +239,7 @@ class RecordScanner:
             self._out_buffer.truncate()
             self._writer.writerow(parts[:width])
             text = self._out_buffer.getvalue()
-        self._emit(text, line, n)
+        self._emit(text, line)
 
     def _ragged(self, line: int, raw: int) -> None:
         self.ragged += 1

@@ -131,6 +131,10 @@ class ParquetSink:
         self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
         self.rows += table.num_rows
         self._pending_bytes = self._pending_rows = 0
+        # Arrow's allocator keeps freed pages for reuse; a written row group's go back to
+        # the system, or the worker's resident memory keeps the peak of every step.
+        del table
+        pa.default_memory_pool().release_unused()
 
     def close(self) -> int:
         self._flush()

@@ -76,7 +76,7 @@ def detect_encoding(head: bytes, declared: str | None, where: Location) -> tuple
 class LineSource:
     """Decoded lines of a byte stream, a chunk at a time, without line terminators.
 
-    CRLF and CR become LF. ``line_no`` is the number of lines handed out so far, so the
+    CRLF and CR become LF. ``line_no`` is the number of the last line handed out, so the
     first line of a yielded chunk is ``line_no - len(chunk) + 1``. A line longer than
     ``max_line_bytes`` is an error naming its line, found before it is all in memory.
     """
@@ -91,6 +91,8 @@ class LineSource:
         ascii_fallback: bool = False,
         prefix: bool = False,
         watch: str | None = None,
+        first_line: int = 1,
+        first_byte: int = 0,
     ) -> None:
         self._stream = stream
         self.encoding = encoding
@@ -100,8 +102,10 @@ class LineSource:
         # later non-UTF-8 byte means "single-byte encoding", not "broken file".
         self._ascii_fallback = ascii_fallback
         self._prefix = prefix  # the stream is only the head: drop the last partial line
-        self.line_no = 0
-        self.bytes_read = 0
+        # A stream that is one block of a larger file (``first_line``, ``first_byte``: where
+        # it starts) reports lines and offsets of the whole file.
+        self.line_no = first_line - 1
+        self.bytes_read = first_byte
         # Whether the last chunk holds ``watch`` (the quote character): one fast scan of the
         # decoded text lets the CSV scanner skip quote handling for most chunks.
         self._watch = watch
@@ -125,8 +129,12 @@ class LineSource:
     def chunks(self) -> Iterator[list[str]]:
         decoder = codecs.getincrementaldecoder(self.encoding)(errors="strict")
         carry = ""
+        # Reads end on multiples of CHUNK_BYTES in the file, so a block read on its own sees
+        # the same windows (single_byte_guess) as a read of the whole file.
+        size = CHUNK_BYTES - self.bytes_read % CHUNK_BYTES
         while True:
-            raw = self._stream.read(CHUNK_BYTES)
+            raw = self._stream.read(size)
+            size = CHUNK_BYTES
             final = not raw
             consumed = self.bytes_read
             self.bytes_read += len(raw)

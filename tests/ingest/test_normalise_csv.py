@@ -159,6 +159,15 @@ def test_ragged_rows_within_tolerance_are_padded_and_cut(tmp_path: Path) -> None
     assert "2 row(s) have a different number" in warnings and "line(s) 12, 22" in warnings
 
 
+def test_lines_are_counted_after_a_record_of_several_lines(tmp_path: Path) -> None:
+    rows = [f"{i};{i};{i}" for i in range(200)]
+    rows[0] = '0;"tre\nrader\nlång";0'
+    rows[10] = "10;10"
+    result = run(("a;b;c\n" + "\n".join(rows)).encode(), "r.csv", tmp_path)
+    # The header is line 1, the first record lines 2-4, so row 10 is on line 14.
+    assert "line(s) 14" in " ".join(only_table(result).warnings)
+
+
 def test_blank_line_then_notes_ends_the_table(tmp_path: Path) -> None:
     text = "a;b;c\n1;2;3\n4;5;6\n\nKälla: SCB\nAnm;en not\n"
     result = run(text.encode(), "n.csv", tmp_path)

@@ -236,6 +236,14 @@ def test_revalidation_adds_reports(app: FastAPI, client: TestClient, token: str)
     assert job(client, token, queued.json()["id"])["state"] == "succeeded"
     reports = _reports(client, token, 1)
     assert len(reports) == before + 2
-    newest = [r for r in reports if r["kind"] == "quality"][-1]
+    quality = [r for r in reports if r["kind"] == "quality"]
+    first, newest = quality[0], quality[-1]
     assert newest["decision"] == "publish-with-warnings" and newest["suite_version"] == 1
+    # At ingest the profile came from normalising's statistics scan; re-validation scans
+    # the stored file for it. The two agree.
+    profiles = [
+        client.get(f"{BASE}/versions/1/reports/{r['id']}").json()["report"]["profile"]
+        for r in (first, newest)
+    ]
+    assert profiles[0] == profiles[1] and profiles[0]["row_count"] == 3
     assert client.get("/api/v1/datasets").json()["data"][0]["quality"]["status"] == "warnings"

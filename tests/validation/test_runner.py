@@ -13,9 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from validation.metrics import compute_profile
 from validation.report import ExpectationResult, Report
 from validation.runner import validate
-from validation.suites import Expectation, Suite, parse_suite
+from validation.suite_forms import parse_suite
+from validation.suites import Expectation, Suite
 
 # GX takes seconds to import: keep every test that starts it on one xdist worker.
 pytestmark = pytest.mark.xdist_group("great-expectations")
@@ -197,3 +199,23 @@ def test_problems_at_ingest_are_findings_not_exceptions(parquet: Path, tmp_path:
     assert unreadable.decision == "reject"
     assert [e.type for e in unreadable.errors] == ["source-error"]
     assert validate(tmp_path / "missing.parquet").errors[0].type == "source-error"
+
+
+def test_a_profile_computed_beforehand_gives_the_same_report(parquet: Path) -> None:
+    """The ingestion's statistics scan computes the profile; validation then scans only for
+    what the profile leaves out (keys, exact distinct counts), with the same results."""
+    suite = parse_suite(
+        "expectations: [{column: lan, distinct_count_between: [1, 3]},"
+        " {column: id, unique: true}, {column: temp, min_between: [-20, 0]},"
+        " {column: e_post, length_between: [1, 40]}]"
+    )
+    base = compute_profile(parquet)
+    for key_columns in ([], ["id"]):
+        scanned = validate(parquet, suite, key_columns=key_columns, chunk_rows=250)
+        given = validate(parquet, suite, key_columns=key_columns, chunk_rows=250, profile=base)
+        assert given.profile == scanned.profile
+        timing = {"duration_seconds": 0, "created_at": ""}
+        assert {**given.to_dict(), **timing} == {**scanned.to_dict(), **timing}
+    assert scanned.profile is not None and scanned.profile.key(["id"]) is not None
+    lan = scanned.profile.column("lan")
+    assert lan is not None and lan.exact_distinct_count == 4
