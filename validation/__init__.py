@@ -26,6 +26,7 @@ from validation.report import (
     render_html,
 )
 from validation.runner import validate
+from validation.suite_forms import parse_suite
 from validation.suites import (
     SPECS,
     Expectation,
@@ -34,7 +35,6 @@ from validation.suites import (
     SuiteError,
     SuiteProblem,
     check_suite,
-    parse_suite,
 )
 
 __all__ = [

@@ -7,6 +7,7 @@ import json
 import pyarrow as pa
 import pytest
 
+from validation.suite_forms import parse_suite
 from validation.suites import (
     SPECS,
     Expectation,
@@ -14,7 +15,6 @@ from validation.suites import (
     SuiteError,
     SuiteProblem,
     check_suite,
-    parse_suite,
 )
 
 SHORT_YAML = """
