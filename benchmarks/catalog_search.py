@@ -17,6 +17,16 @@ It prints p50/p99 latency and requests/s per phase and the ratio of search to /h
 throughput. The client shares the machine with the server, so on a small machine the ceiling
 is as much the client's as the server's.
 
+The issue's targets are read as: throughput >= 40 % of /healthz, both at ``--concurrency``
+clients; p99 <= 50 ms for the single-client phase. With 16 clients in flight, Little's law
+puts even /healthz's p99 at 16 / throughput (200-280 ms on a busy 2-core machine), so a
+latency target can only be met at a concurrency the ceiling itself meets; the ceiling's p99
+at ``--concurrency`` clients is printed for context. The server writes its search cache
+counters when it stops (full loads, patches, full-text match cache hits and misses) and the
+benchmark prints them with the match cache's hit rate: the 500 rotating requests use about
+30 distinct ``q`` values, so after the warm-up nearly every match comes from the cache;
+``--no-match-cache`` measures the cost without it, ``--sql-only`` the SQL path alone.
+
 ``--mode direct`` skips HTTP and calls ``catalog.search.search_datasets`` in a loop, printing
 per-query-shape timings (for tuning query plans).
 """
@@ -49,8 +59,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 ENV_URL = "DATAHAMN_BENCH_DATABASE_URL"
 ENV_HOME = "DATAHAMN_BENCH_HOME"
-ENV_NO_CACHE = "DATAHAMN_BENCH_NO_FACET_CACHE"
+ENV_NO_CACHE = "DATAHAMN_BENCH_NO_MATCH_CACHE"
 ENV_FACETS = "DATAHAMN_BENCH_FACETS"
+ENV_SQL = "DATAHAMN_BENCH_SQL_ONLY"
+STATS_PATH = "/_bench/search-stats"
 
 # --- vocabulary -----------------------------------------------------------------------------
 
@@ -356,7 +368,9 @@ def drop_database(db: Database) -> None:
 
 
 def app_factory() -> Any:
-    """uvicorn --factory entry point: the real app on the benchmark's database."""
+    """uvicorn --factory entry point: the real app on the benchmark's database, plus
+    ``GET /_bench/search-stats`` (the server's search cache counters, for the report)."""
+    from catalog.search import search_stats
     from catalog.settings import Settings
     from datahamn.app import create_app
 
@@ -365,17 +379,43 @@ def app_factory() -> Any:
     settings = Settings(
         database_url=os.environ[ENV_URL], storage_url=(home / "objects").as_uri(), home=home
     )
-    return create_app(settings, upgrade_on_start=False)  # seed() migrated the database
+    app = create_app(settings, upgrade_on_start=False)  # seed() migrated the database
+
+    async def with_stats(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == STATS_PATH:
+            body = json.dumps(search_stats()).encode()
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+
+    return with_stats
 
 
 def _configure_search() -> None:
-    """Apply --no-facet-cache and --facets (passed on in the environment to the server)."""
-    from catalog import search
+    """Apply --no-match-cache, --sql-only and --facets (passed on in the environment)."""
+    from catalog.search import query, request, snapshot
 
     if os.environ.get(ENV_NO_CACHE):
-        search.FACET_CACHE.ttl = 0
+        snapshot.MATCH_CACHE_ENTRIES = 0
+    if os.environ.get(ENV_SQL):
+        query.USE_SNAPSHOT = False
     if os.environ.get(ENV_FACETS) == "all-filters":
-        search.DRILL_DOWN = False
+        request.DRILL_DOWN = False
+
+
+def _stats_summary(stats: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Totals over the server's databases, with the match cache's hit rate."""
+    total: dict[str, Any] = {}
+    for counters in stats.values():
+        for key, value in counters.items():
+            total[key] = total.get(key, 0) + value
+    lookups = total.get("match_hits", 0) + total.get("match_misses", 0)
+    total["match_hit_rate"] = round(total["match_hits"] / lookups, 4) if lookups else None
+    masks = total.get("mask_hits", 0) + total.get("mask_misses", 0)
+    total["mask_hit_rate"] = round(total["mask_hits"] / masks, 4) if masks else None
+    return total
 
 
 def _free_port() -> int:
@@ -422,6 +462,7 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    caches: dict[str, Any] | None = None  # the server's search counters during the phase
 
     @property
     def rps(self) -> float:
@@ -438,6 +479,7 @@ class Phase:
             "phase": self.name, "concurrency": self.concurrency, "requests": len(self.latencies),
             "errors": self.errors, "rps": round(self.rps, 1),
             "p50_ms": round(self.percentile(50), 1), "p99_ms": round(self.percentile(99), 1),
+            "caches": self.caches,
         }  # fmt: skip
 
 
@@ -508,16 +550,36 @@ def run_http(db: Database, args: argparse.Namespace) -> list[Phase]:
             ("search", "/api/v1/datasets", mix, args.concurrency),
             ("search-1-client", "/api/v1/datasets", mix, 1),
         ):
+            before = server_stats(base)
             phase = asyncio.run(drive(
                 base, path, params, name=name, concurrency=concurrency,
                 duration=args.duration, warmup=args.warmup,
             ))  # fmt: skip
+            # Counted over the phase with its warm-up.
+            phase.caches = _stats_delta(before, server_stats(base))
             print(f"  {db.engine:8} {_format(phase)}", flush=True)
             phases.append(phase)
         return phases
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    delta = {k: v - before.get(k, 0) for k, v in after.items() if isinstance(v, int)}
+    lookups = delta.get("match_hits", 0) + delta.get("match_misses", 0)
+    delta["match_hit_rate"] = round(delta["match_hits"] / lookups, 4) if lookups else None
+    masks = delta.get("mask_hits", 0) + delta.get("mask_misses", 0)
+    delta["mask_hit_rate"] = round(delta["mask_hits"] / masks, 4) if masks else None
+    return delta
+
+
+def server_stats(base: str) -> dict[str, Any]:
+    """The server's search cache counters so far (see app_factory)."""
+    import httpx
+
+    stats: dict[str, dict[str, int]] = httpx.get(base + STATS_PATH, timeout=30).json()
+    return _stats_summary(stats)
 
 
 def _api_params(params: dict[str, str | list[str]]) -> dict[str, Any]:
@@ -562,6 +624,9 @@ def run_direct(db: Database, args: argparse.Namespace) -> list[Phase]:
         print(f"  {db.engine:8} {_format(phase)}", flush=True)
         phases.append(phase)
     engine.dispose()
+    from catalog.search import search_stats
+
+    print(f"  {db.engine:8} search caches: {_stats_summary(search_stats())}", flush=True)
     return phases
 
 
@@ -591,13 +656,20 @@ def main(argv: list[str] | None = None) -> int:
         help="benchmark this already seeded database instead (one engine; for tuning)",
     )
     parser.add_argument(
-        "--no-facet-cache", action="store_true", help="turn catalog.search.FACET_CACHE off"
+        "--no-match-cache",
+        action="store_true",
+        help="do not keep full-text matches per snapshot (every search asks the index)",
+    )
+    parser.add_argument(
+        "--sql-only",
+        action="store_true",
+        help="answer every search in SQL (catalog.search.sql), without the snapshot",
     )
     parser.add_argument(
         "--facets",
         choices=["drill-down", "all-filters"],
         default="drill-down",
-        help="catalog.search.DRILL_DOWN: each facet ignores its own filter, or not",
+        help="catalog.search.request.DRILL_DOWN: each facet ignores its own filter, or not",
     )
     parser.add_argument("--output", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
@@ -605,15 +677,19 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "datasets": args.datasets,
         "concurrency": args.concurrency, "duration": args.duration, "cpus": os.cpu_count(),
-        "mode": args.mode, "facet_cache": not args.no_facet_cache, "facets": args.facets,
+        "mode": args.mode, "match_cache": not args.no_match_cache, "sql_only": args.sql_only,
+        "facets": args.facets, "load_before": round(os.getloadavg()[0], 2),
         "engines": {},
     }  # fmt: skip
-    if args.no_facet_cache:
+    if args.no_match_cache:
         os.environ[ENV_NO_CACHE] = "1"
+    if args.sql_only:
+        os.environ[ENV_SQL] = "1"
     os.environ[ENV_FACETS] = args.facets
     print(f"{args.datasets} datasets, {os.cpu_count()} CPUs, concurrency {args.concurrency}, "
           f"{args.duration:g} s per phase, mode {args.mode}, facets {args.facets}, "
-          f"facet cache {'off' if args.no_facet_cache else 'on'}, "
+          f"match cache {'off' if args.no_match_cache else 'on'}, "
+          f"{'SQL only, ' if args.sql_only else ''}"
           f"load {os.getloadavg()[0]:.1f}",
           flush=True)  # fmt: skip
     engines = args.engines.split(",")
@@ -640,7 +716,12 @@ def main(argv: list[str] | None = None) -> int:
                     ceiling, search = phases[0].rps, phases[1].rps
                     entry["search_to_ceiling"] = round(search / ceiling, 3) if ceiling else None
                     print(f"  {engine:8} search/healthz throughput: "
-                          f"{search / ceiling if ceiling else 0:.0%}", flush=True)  # fmt: skip
+                          f"{search / ceiling if ceiling else 0:.0%}; single-client p99 "
+                          f"{phases[2].percentile(99):.1f} ms (target <= 50 ms), ceiling p99 "
+                          f"at {args.concurrency} clients {phases[0].percentile(99):.1f} ms",
+                          flush=True)  # fmt: skip
+                    for phase in phases[1:]:
+                        print(f"  {engine:8} {phase.name} caches: {phase.caches}", flush=True)
                 results["engines"][engine] = entry
             finally:
                 drop_database(db)

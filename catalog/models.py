@@ -1,7 +1,8 @@
 """ORM tables of the catalog domain: organisations, users and memberships, licences and
 agreements, datasets, versions and files.
 
-Search index tables are engine-specific and live in the migrations and ``catalog.search``.
+Search tables (the full-text index and its change log) are engine-specific and live in the
+migrations and ``catalog.search``.
 """
 
 from __future__ import annotations

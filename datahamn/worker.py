@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.models import utcnow
+from catalog.search.changes import compact_changes
 from catalog.storage.base import ObjectStore
 from catalog.versions import purge_rejected
 from ingest.jobs.worker import Handler, Worker
@@ -35,12 +36,17 @@ def housekeeping(
     rejected_retention: timedelta = REJECTED_RETENTION,
 ) -> None:
     """Expire abandoned uploads; delete the objects of versions rejected longer ago than the
-    retention. Safe to run from several workers at once."""
+    retention; empty the search change log once it is long. Safe to run from several
+    workers at once."""
     with factory() as session:
         removed = expire_uploads(session, store, now=utcnow())
         session.commit()
     with factory() as session:
         purged = purge_rejected(session, store=store, older_than=utcnow() - rejected_retention)
+        session.commit()
+    with factory() as session:
+        if compact_changes(session):
+            log.info("housekeeping: search change log emptied (a new epoch)")
         session.commit()
     if removed or purged:
         log.info(

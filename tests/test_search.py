@@ -39,7 +39,6 @@ from catalog.models import (
 )
 from catalog.principal import ANONYMOUS, Principal
 from catalog.search import (
-    FACET_CACHE,
     FacetCount,
     index_dataset,
     rebuild_index,
@@ -447,24 +446,3 @@ def test_rebuild_index(session: Session) -> None:
     assert rebuild_index(session) == 8
     assert names(session, q="luftt") == ["luft", "nederbord"]
     assert names(session, q="borås") == ["luft", "befolkning"]
-
-
-def test_facet_cache(session: Session, corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Counts over large candidate sets are cached per viewer; an index write clears them."""
-    monkeypatch.setattr(FACET_CACHE, "min_candidates", 1)
-    FACET_CACHE.clear()
-    try:
-        first = search_datasets(session, principal=ANONYMOUS)
-        assert search_datasets(session, principal=corpus.alice).facets["tag"] != first.facets["tag"]
-        luft = session.get_one(Dataset, corpus.ids["luft"])
-        session.execute(delete(DatasetTag).where(DatasetTag.dataset_id == luft.id))
-        cached = search_datasets(session, principal=ANONYMOUS)
-        assert (cached.count, cached.facets) == (first.count, first.facets)
-        session.expire(luft)
-        index_dataset(session, luft)
-        assert (
-            counts("temperatur:1")[0]
-            not in search_datasets(session, principal=ANONYMOUS).facets["tag"]
-        )
-    finally:
-        FACET_CACHE.clear()

@@ -1,0 +1,101 @@
+"""The full-text index: match conditions and ranks, as SQL pieces and as one fetch.
+
+SQLite ranks with ``bm25`` (title 10, tags 5, organisation 2, description 1; lower is
+better), PostgreSQL with ``ts_rank_cd`` (the same ratios as A/B/C/D weights; higher is
+better). A rank depends only on the row and the index, not on the other rows of a query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
+
+from catalog.search.text import fts5_query, tsquery
+
+# bm25 weights per FTS5 column (title, description, tags, organisation): title counts most.
+BM25_WEIGHTS = (10.0, 1.0, 5.0, 2.0)
+# The same ratios for ts_rank_cd, whose weight array is ordered {D, C, B, A}:
+# A = title 1.0, B = tags 0.5, C = organisation 0.2, D = description 0.1.
+PG_RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
+
+_sqlite_fts = table("dataset_fts", column("rowid", Integer))
+_pg_fts = table("dataset_fts", column("dataset_id", Integer), column("document"))
+
+_SQLITE_ALL = (
+    "SELECT rowid, bm25(dataset_fts, {}) FROM dataset_fts WHERE dataset_fts MATCH ?".format(
+        ", ".join(map(str, BM25_WEIGHTS))
+    )
+)
+_PG_ALL = (
+    f"SELECT dataset_id, ts_rank_cd('{PG_RANK_WEIGHTS}'::float4[], document, q) "
+    "FROM dataset_fts, to_tsquery('simple', %s) AS q WHERE document @@ q"
+)
+
+
+def all_matches(
+    session: Session, tokens: list[str], *, sqlite: bool
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The ids of every matching dataset and their ranks, best first = smallest.
+
+    One statement through the driver's cursor: a broad word matches tens of thousands of
+    rows, and building a result row object for each would cost more than the match.
+    PostgreSQL's ranks are negated so that smaller is better on both engines.
+    """
+    cursor = session.connection().connection.cursor()
+    try:
+        if sqlite:
+            cursor.execute(_SQLITE_ALL, (fts5_query(tokens),))
+        else:
+            cursor.execute(_PG_ALL, (tsquery(tokens),))
+        rows = list(cursor.fetchall())
+    finally:
+        cursor.close()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    pairs = np.array(rows, dtype=np.float64)
+    ids = pairs[:, 0].astype(np.int64)
+    ranks = pairs[:, 1] if sqlite else -pairs[:, 1]
+    return ids, ranks
+
+
+def fts_match(sqlite: bool) -> ColumnElement[bool]:
+    """The full-text condition; the query is the parameter ``fts`` (see :func:`fts5_query`
+    and :func:`tsquery`)."""
+    query = bindparam("fts", type_=String)
+    if sqlite:
+        return literal_column("dataset_fts").op("MATCH")(query)
+    return _pg_fts.c.document.op("@@")(func.to_tsquery(literal_column("'simple'"), query))
+
+
+def matches(*, sqlite: bool) -> Subquery:
+    """The ids (``id``) of the datasets whose index row matches."""
+    id_ = _sqlite_fts.c.rowid if sqlite else _pg_fts.c.dataset_id
+    return select(id_.label("id")).where(fts_match(sqlite)).subquery("matches")
+
+
+def ranked(*, sqlite: bool) -> Subquery:
+    """ids and ranks of the matching datasets (SQLite: lower is better; PostgreSQL: higher)."""
+    if sqlite:
+        rank: ColumnElement[Any] = func.bm25(literal_column("dataset_fts"), *BM25_WEIGHTS)
+        id_ = _sqlite_fts.c.rowid
+    else:
+        query = func.to_tsquery(literal_column("'simple'"), bindparam("fts", type_=String))
+        weights: ColumnElement[Any] = literal_column(f"'{PG_RANK_WEIGHTS}'::float4[]")
+        rank = func.ts_rank_cd(weights, _pg_fts.c.document, query)
+        id_ = _pg_fts.c.dataset_id
+    return select(id_.label("id"), rank.label("rank")).where(fts_match(sqlite)).subquery("ranked")
