@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from catalog.errors import Conflict, NotFound
 from catalog.models import Membership, Organisation
 from catalog.principal import Principal, denied
+from catalog.search import reindex_organisation
 
 
 def create_organisation(
@@ -72,8 +73,10 @@ def update_organisation(
 ) -> Organisation:
     if not principal.can_administer(organisation.id):
         raise denied(principal, f"only an admin of {organisation.name!r} changes it")
-    if title is not None:
+    if title is not None and title != organisation.title:
         organisation.title = title
+        # The title is in each of its datasets' full-text documents.
+        reindex_organisation(session, organisation.id)
     if description is not None:
         organisation.description = description
     if homepage is not None:

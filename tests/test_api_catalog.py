@@ -208,3 +208,20 @@ def test_expired_and_revoked_tokens_are_refused(client: TestClient, session: Ses
     revoke_token(session, token=live)
     session.commit()
     assert client.get("/api/v1/users/me", headers=auth(live_secret)).status_code == 401
+
+
+def test_renaming_an_organisation_re_indexes_its_datasets(
+    client: TestClient, session: Session
+) -> None:
+    org = make_org(session, "smhi")
+    token = make_token(session, make_user(session, "anna", org=org, role=Role.admin))
+    assert client.post("/api/v1/datasets", headers=auth(token), json=_dataset_body()).status_code
+    assert client.get("/api/v1/datasets", params={"q": "meteorologiska"}).json()["count"] == 0
+    patched = client.patch(
+        "/api/v1/organisations/smhi",
+        headers=auth(token),
+        json={"title": "Sveriges meteorologiska och hydrologiska institut"},
+    )
+    assert patched.status_code == 200, patched.text
+    found = client.get("/api/v1/datasets", params={"q": "meteorologiska"}).json()
+    assert [d["name"] for d in found["data"]] == ["lufttemperatur-boras"]

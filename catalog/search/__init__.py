@@ -37,7 +37,7 @@ Writing the index: :mod:`.index`; text handling: :mod:`.text`.
 
 from __future__ import annotations
 
-from catalog.search.index import index_dataset, rebuild_index, remove_dataset
+from catalog.search.index import index_dataset, rebuild_index, reindex_organisation, remove_dataset
 from catalog.search.query import search_datasets, search_stats
 from catalog.search.request import (
     FACET_NAMES,
@@ -75,6 +75,7 @@ __all__ = [
     "normalise",
     "query_tokens",
     "rebuild_index",
+    "reindex_organisation",
     "remove_dataset",
     "search_datasets",
     "search_stats",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, select, text, true
 from sqlalchemy.orm import Session
 
 from catalog.models import Dataset, DatasetTag, DatasetTheme, Organisation
@@ -60,6 +60,24 @@ def rebuild_index(session: Session, *, batch_size: int = 2000) -> int:
     session.flush()
     session.execute(text("DELETE FROM dataset_fts"))
     new_epoch(session)
+    return _index_where(session, true(), replace=False, batch_size=batch_size)
+
+
+def reindex_organisation(session: Session, organisation_id: int, *, batch_size: int = 2000) -> int:
+    """Re-index one organisation's datasets: its title and name are in their documents.
+
+    The organisation's own row change is in the change log (a trigger), so every process
+    drops the ranks it cached.
+    """
+    session.flush()
+    return _index_where(
+        session, Dataset.organisation_id == organisation_id, replace=True, batch_size=batch_size
+    )
+
+
+def _index_where(
+    session: Session, condition: ColumnElement[bool], *, replace: bool, batch_size: int
+) -> int:
     total = 0
     last_id = 0
     while True:
@@ -72,7 +90,7 @@ def rebuild_index(session: Session, *, batch_size: int = 2000) -> int:
                 Organisation.name,
             )
             .join(Organisation, Organisation.id == Dataset.organisation_id)
-            .where(Dataset.id > last_id)
+            .where(condition, Dataset.id > last_id)
             .order_by(Dataset.id)
             .limit(batch_size)
         ).all()
@@ -100,7 +118,7 @@ def rebuild_index(session: Session, *, batch_size: int = 2000) -> int:
             }
             for dataset_id, title, description, org_title, org_name in batch
         ]
-        _write_rows(session, rows, replace=False)
+        _write_rows(session, rows, replace=replace)
         total += len(rows)
         last_id = ids[-1]
 
