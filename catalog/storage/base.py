@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Literal, Protocol, runtime_checkable
 
+# S3 refuses presigned URLs that live longer than a week; LocalStore keeps the same limit so
+# callers see one contract.
+MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
+
 
 class StoreError(Exception):
     pass

@@ -11,8 +11,8 @@ Layout under ``root``::
 Unlike S3, a filesystem cannot hold both ``a`` and ``a/b``, nor a path segment longer than
 255 bytes; such keys are refused with InvalidKey.
 
-The key rules (see ``catalog.storage.base``) live here too, because this store is where a bad
-key would become a path outside ``root``; S3Store applies the same rules.
+The key rules (``catalog.storage.keys``) are checked before a key becomes a path, so a bad
+key can never name a file outside ``root``.
 """
 
 from __future__ import annotations
@@ -34,156 +34,21 @@ from urllib.parse import quote, urlencode
 
 from catalog.storage import signing
 from catalog.storage.base import (
+    MAX_SIGNED_URL_SECONDS,
     InvalidKey,
     ObjectInfo,
     ObjectNotFound,
     StoreError,
     StoreUnavailable,
 )
+from catalog.storage.files import copy_range, fsync_directory, prune_empty_parents, write_synced
+from catalog.storage.keys import validate_key, validate_prefix
+from catalog.storage.streams import CHUNK, FileRange, check_range, iter_source
 
-__all__ = [
-    "MAX_KEY_BYTES",
-    "MAX_SIGNED_URL_SECONDS",
-    "FileRange",
-    "LocalStore",
-    "check_range",
-    "iter_source",
-    "validate_key",
-    "validate_prefix",
-]
+__all__ = ["LocalStore"]
 
-MAX_KEY_BYTES = 1024
-# S3 refuses presigned URLs that live longer than a week; LocalStore keeps the same limit so
-# callers see one contract.
-MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
-_CHUNK = 1 << 20
+_CHUNK = CHUNK
 _MAX_NAME_BYTES = 255  # NAME_MAX of ext4, xfs, btrfs, tmpfs
-
-
-def validate_key(key: str) -> str:
-    """Return ``key`` if it is an acceptable object key, else raise InvalidKey.
-
-    ``.`` segments are refused as well as ``..``: a filesystem and an HTTP client would both
-    collapse them, so ``a/./b`` could not be told apart from ``a/b``.
-    """
-    if not isinstance(key, str) or not key:
-        raise InvalidKey("a key must be a non-empty string")
-    _check_characters(key, "key")
-    if key.startswith("/"):
-        raise InvalidKey(f"key {key!r} is absolute; keys are relative paths")
-    for segment in key.split("/"):
-        _check_segment(key, segment)
-    return key
-
-
-def validate_prefix(prefix: str) -> str:
-    """Return ``prefix`` if it can start a valid key, else raise InvalidKey.
-
-    Every segment but the last must be a valid key segment; the last is a partial name
-    (``data/part-`` matches ``data/part-0``) and may be empty.
-    """
-    if not isinstance(prefix, str):
-        raise InvalidKey("a prefix must be a string")
-    if not prefix:
-        return prefix
-    _check_characters(prefix, "prefix")
-    if prefix.startswith("/"):
-        raise InvalidKey(f"prefix {prefix!r} is absolute; keys are relative paths")
-    for segment in prefix.split("/")[:-1]:
-        _check_segment(prefix, segment)
-    return prefix
-
-
-def _check_characters(value: str, what: str) -> None:
-    if "\x00" in value:
-        raise InvalidKey(f"{what} {value!r} contains NUL")
-    if "\\" in value:
-        raise InvalidKey(f"{what} {value!r} contains a backslash")
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise InvalidKey(f"{what} {value!r} is not valid Unicode") from None
-    if size > MAX_KEY_BYTES:
-        raise InvalidKey(f"{what} is {size} bytes; the limit is {MAX_KEY_BYTES}")
-
-
-def _check_segment(key: str, segment: str) -> None:
-    if segment == "":
-        raise InvalidKey(f"key {key!r} has an empty segment")
-    if segment in {".", ".."}:
-        raise InvalidKey(f"key {key!r} has a {segment!r} segment")
-
-
-def iter_source(data: BinaryIO | Iterable[bytes], chunk_size: int = _CHUNK) -> Iterator[bytes]:
-    """The chunks of ``data``, whether it is a file object or an iterable of bytes."""
-    # bytes is itself an Iterable (of ints); taking it whole spares callers a BytesIO.
-    if isinstance(data, bytes | bytearray | memoryview):
-        if data:
-            yield bytes(data)
-        return
-    read = getattr(data, "read", None)
-    if callable(read):
-        while chunk := read(chunk_size):
-            yield chunk
-        return
-    for chunk in data:
-        if not isinstance(chunk, bytes | bytearray | memoryview):
-            raise TypeError(f"put() data yielded {type(chunk).__name__}, not bytes")
-        if chunk:
-            yield bytes(chunk)
-
-
-class FileRange(Iterator[bytes]):
-    """Bytes ``start..end`` (inclusive) of an open file, in chunks; closes the file when done.
-
-    A class rather than a generator so that close() works even before the first chunk: a
-    generator that never started cannot run its ``finally``.
-    """
-
-    def __init__(self, file: BinaryIO, start: int, end: int, chunk_size: int = _CHUNK) -> None:
-        self._file = file
-        if chunk_size < 1:
-            file.close()
-            raise ValueError("chunk_size must be positive")
-        file.seek(start)
-        self._remaining = max(0, end - start + 1)
-        self._chunk_size = chunk_size
-
-    def __iter__(self) -> FileRange:
-        return self
-
-    def __next__(self) -> bytes:
-        if self._file.closed:
-            raise StopIteration
-        chunk = self._file.read(min(self._chunk_size, self._remaining)) if self._remaining else b""
-        if not chunk:
-            self.close()
-            raise StopIteration
-        self._remaining -= len(chunk)
-        return chunk
-
-    def close(self) -> None:
-        self._file.close()
-
-    def __del__(self) -> None:
-        self.close()
-
-
-def check_range(size: int, start: int, end: int | None) -> int:
-    """The inclusive end of the range ``start..end`` of a ``size``-byte object.
-
-    Like HTTP, an ``end`` past the object is cut to its last byte, and a range that starts at
-    or past the end is an error, except the whole of an empty object.
-    """
-    if start < 0:
-        raise ValueError(f"range start {start} is negative")
-    if end is not None and end < start:
-        raise ValueError(f"range end {end} is before its start {start}")
-    if start == 0 and end is None:
-        return size - 1
-    if start >= size:
-        raise ValueError(f"range {start}-{'' if end is None else end} is past the object's end")
-    return size - 1 if end is None else min(end, size - 1)
 
 
 class LocalStore:
@@ -245,7 +110,7 @@ class LocalStore:
                 out.flush()
                 os.fsync(out.fileno())
             meta = _meta(digest.hexdigest(), content_type, sha256)
-            _write_synced(tmp_meta, json.dumps(meta).encode())
+            write_synced(tmp_meta, json.dumps(meta).encode())
             return self._commit(key, tmp, tmp_meta, path, meta_path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -321,7 +186,7 @@ class LocalStore:
                 # to delete.
                 with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                     file.unlink()
-                _prune_empty_parents(file.parent, top)
+                prune_empty_parents(file.parent, top)
 
     def signed_url(
         self, key: str, *, method: Literal["GET", "PUT"] = "GET", expires_in: int = 3600
@@ -439,8 +304,8 @@ class LocalStore:
                 meta_path.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, path)
             except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
-                _prune_empty_parents(path.parent, self._objects)
-                _prune_empty_parents(meta_path.parent, self._meta)
+                prune_empty_parents(path.parent, self._objects)
+                prune_empty_parents(meta_path.parent, self._meta)
                 # A filesystem cannot hold both "a" and "a/b"; S3 can.
                 raise InvalidKey(
                     f"key {key!r} clashes with an existing key: on a local store one key "
@@ -449,7 +314,7 @@ class LocalStore:
             os.replace(tmp_meta, meta_path)
             info = self._info(key, path, meta_path)
         for directory in (path.parent, meta_path.parent):
-            _fsync_directory(directory)
+            fsync_directory(directory)
         return info
 
     def _concatenate(
@@ -478,10 +343,10 @@ class LocalStore:
                         info, file = self.open(source)
                         infos.append(info)
                         with file:
-                            _copy_range(file, out, info.size)
+                            copy_range(file, out, info.size)
                     out.flush()
                     os.fsync(out.fileno())
-            _write_synced(tmp_meta, json.dumps(describe(infos)).encode())
+            write_synced(tmp_meta, json.dumps(describe(infos)).encode())
             return self._commit(target, tmp, tmp_meta, path, meta_path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -519,51 +384,3 @@ def _meta(etag: str, content_type: str, sha256: str | None) -> dict[str, str]:
     if sha256 is not None:
         meta["sha256"] = sha256
     return meta
-
-
-def _copy_range(source: BinaryIO, out: BinaryIO, size: int) -> None:
-    """Append ``size`` bytes of ``source`` to the unbuffered ``out``, in the kernel where it
-    can."""
-    copied = 0
-    try:
-        while copied < size:
-            done = os.copy_file_range(
-                source.fileno(), out.fileno(), size - copied, offset_src=copied
-            )
-            if done == 0:
-                break
-            copied += done
-    except OSError:
-        pass  # copy_file_range unsupported here (old kernel, other filesystems): read below
-    if copied < size:
-        for chunk in FileRange(source, copied, size - 1):
-            out.write(chunk)
-            copied += len(chunk)
-    if copied != size:
-        raise StoreError(f"a source changed size while it was copied ({copied} of {size})")
-
-
-def _write_synced(path: Path, content: bytes) -> None:
-    with open(path, "wb") as out:
-        out.write(content)
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; without it a crash could forget a completed put().
-    with contextlib.suppress(FileNotFoundError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _prune_empty_parents(directory: Path, top: Path) -> None:
-    while directory != top and directory.is_relative_to(top):
-        try:
-            directory.rmdir()
-        except OSError:
-            return  # not empty (or already gone): the parents are not empty either
-        directory = directory.parent

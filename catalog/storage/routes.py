@@ -19,8 +19,9 @@ from starlette.requests import ClientDisconnect
 
 from catalog.errors import ErrorDetail, error_body
 from catalog.storage.base import InvalidKey, ObjectNotFound, StoreUnavailable
-from catalog.storage.local import FileRange, LocalStore
+from catalog.storage.local import LocalStore
 from catalog.storage.signing import InvalidSignature
+from catalog.storage.streams import FileRange
 
 __all__ = ["RangeNotSatisfiable", "parse_range", "router"]
 
