@@ -112,9 +112,12 @@ class _Found:
 
 
 class _Run:
-    def __init__(self, options: FormatOptions, work_dir: Path) -> None:
+    def __init__(
+        self, options: FormatOptions, work_dir: Path, detected: Callable[[str], None] | None
+    ) -> None:
         self.options = options
         self.work_dir = work_dir
+        self.detected = detected
         self.outputs: list[Path] = []
         self.spools: list[Path] = []
         self.run_id = uuid.uuid4().hex[:8]
@@ -138,6 +141,8 @@ class _Run:
             head, _ = read_head(stream, HEAD_BYTES)
         del stream  # a closed stream may still hold its buffers while the tables are read
         found = detect(name, head, self.options.format, where=where)
+        if not nested and self.detected is not None:
+            self.detected(found.media_type)  # the upload's media type, as the result's
         notes = []
         if found.renamed_from:
             notes.append(f"named as {found.renamed_from} but holds {found.media_type}")
@@ -252,13 +257,16 @@ def normalise(
     options: FormatOptions | None = None,
     work_dir: Path,
     progress: Callable[[int], None] | None = None,
+    detected: Callable[[str], None] | None = None,
 ) -> NormaliseResult:
     """Read an upload and write its tables as Parquet under ``work_dir``.
 
     ``open_source()`` must return a fresh stream of the upload from its start on every call
     (it is called more than once: to detect, to sniff, to read, sometimes to read again).
+    ``detected`` is told the upload's media type (the result's ``media_type``) as soon as
+    it is known, before the tables are read.
     """
-    run = _Run(options or FormatOptions(), work_dir)
+    run = _Run(options or FormatOptions(), work_dir, detected)
     work_dir.mkdir(parents=True, exist_ok=True)
     where = Location(file=posixpath.basename(filename.replace("\\", "/")))
 

@@ -5,7 +5,7 @@ Every object is written with the sha256 of the bytes it holds recorded in the st
 publishing checks it with a HEAD instead of reading it back (``publish_version``'s
 ``written``). A table is hashed here and checked by the store as it is sent; an original
 is composed inside the store from the upload's staged chunks, each checked against the
-sha256 recorded when it arrived (normalising has read them all, so this reads none again).
+sha256 recorded when it arrived (``ingest.originals``: while the job still normalises).
 """
 
 from __future__ import annotations
@@ -17,17 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from catalog.models import DatasetVersion
 from catalog.principal import Principal
-from catalog.storage.base import ObjectStore, StoreError
+from catalog.storage.base import ObjectStore
 from catalog.versions import add_file
 from ingest.normalise import NormalisedTable, NormaliseResult
+from ingest.originals import EarlyOriginals, StoredOriginal
 from ingest.schema_changes import schema_to_json
-from ingest.uploads.models import Upload
-from ingest.uploads.service import upload_chunks
-from ingest.uploads.staging import verify_chunks
 
 PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
 
@@ -42,14 +40,15 @@ class Normalised:
 
 
 def write_objects(
-    factory: sessionmaker[Session],
     store: ObjectStore,
     prefix: str,
     normalised: list[Normalised],
     check: Callable[[], None],
+    originals: EarlyOriginals,
 ) -> tuple[list[Register], list[tuple[str, Path]]]:
     """Write every object under ``prefix``; return how to register each as a catalog file,
-    and each table's object key with its local Parquet file (for validation).
+    and each table's object key with its local Parquet file (for validation). The originals
+    come from ``originals``, which composes them while normalising still runs.
 
     The sizes and digests are computed here, from what was written, and recorded with each
     object; publishing checks them against the store (``written_keys``)."""
@@ -59,7 +58,8 @@ def write_objects(
     names = object_names([t.name for _, t in tables])
     for item in normalised:
         check()
-        registrations.append(_write_original(factory, store, prefix, item))
+        stored = originals.result(item.upload_id, item.result.media_type)
+        registrations.append(_register_original(store, item, stored))
     for (_, table), name in zip(tables, names, strict=True):
         check()
         registrations.append(_write_table(store, prefix, f"data/{name}.parquet", table))
@@ -98,34 +98,7 @@ def written_keys(registrations: list[Register]) -> frozenset[str]:
     return frozenset(r.key for r in registrations)
 
 
-def _write_original(
-    factory: sessionmaker[Session], store: ObjectStore, prefix: str, item: Normalised
-) -> Register:
-    with factory() as session:
-        chunks = upload_chunks(session, item.upload_id)
-        upload = session.get_one(Upload, item.upload_id)
-        size, sha256 = upload.length or 0, upload.sha256 or ""
-    key = f"original/{item.filename}"
-    # The upload's sha256 is that of the bytes received, and each chunk was hashed as it
-    # arrived; a chunk whose bytes were checked against that record (normalise read it) is
-    # composed as it is, any other is read and checked first.
-    verify_chunks(store, chunks)
-    if chunks:
-        info = store.compose(
-            [c.key for c in chunks],
-            prefix + key,
-            content_type=item.result.media_type,
-            sha256=sha256,
-        )
-    else:
-        info = store.put(
-            prefix + key, [], length=0, content_type=item.result.media_type, sha256=sha256
-        )
-    if not sha256 or (info.size, info.sha256) != (size, sha256):
-        raise StoreError(
-            f"the original {key!r} was stored as {info.size} bytes with sha256 {info.sha256}, "
-            f"not the upload's {size} bytes with sha256 {sha256 or '(none)'}"
-        )
+def _register_original(store: ObjectStore, item: Normalised, stored: StoredOriginal) -> Register:
     result = item.result
     fmt = (
         result.tables[0].source_format
@@ -134,11 +107,11 @@ def _write_original(
     )
     return _registration(
         store,
-        key,
+        stored.key,
         role="original",
         format=fmt,
         media_type=result.media_type,
-        written=(size, sha256),
+        written=(stored.size, stored.sha256),
     )
 
 

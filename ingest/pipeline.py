@@ -4,7 +4,8 @@ Steps (progress fractions in brackets):
     prepare    [0.00] dataset (created on first ingest), licence, a draft version recorded
                       on the job, so a retried job continues that version
     normalise  [0.05] stream the upload through the readers into Parquet files on local disk
-    store      [0.60] original and Parquet objects under the version's prefix
+    store      [0.60] original and Parquet objects under the version's prefix (each original
+                      is composed in the store while normalising still runs: ingest.originals)
     validate   [0.80] structural checks; personal-data scan; schema change against the last
                       published version
     publish    [0.90] verify every object (size, sha256), then one transaction publishes
@@ -17,6 +18,7 @@ Nothing is visible until the final transaction, which is all-or-nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
@@ -47,6 +49,7 @@ from ingest.jobs.worker import JobContext, JobFailed
 from ingest.normalise import NormalisedTable, normalise
 from ingest.objects import Normalised, write_objects, written_keys
 from ingest.options import FormatOptions
+from ingest.originals import EarlyOriginals
 from ingest.quality import (
     check_tables,
     dataset_suite,
@@ -93,7 +96,11 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
             return done
         work_dir = Path(tempfile.mkdtemp(prefix=f"ingest-{ctx.job_id[:8]}-"))
         try:
-            return _store_validate_publish(run, version_id, _normalise(run, work_dir))
+            # The originals are composed in the store while normalising still runs.
+            prefix = _version_prefix(run, version_id)
+            with EarlyOriginals(ctx.factory, ctx.store, prefix, run.uploads) as originals:
+                normalised = _normalise(run, work_dir, originals)
+                return _store_validate_publish(run, prefix, version_id, normalised, originals)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
     except IngestError as exc:
@@ -120,6 +127,12 @@ def _published_already(run: _Run, version_id: int) -> dict[str, Any] | None:
         if version.state is VersionState.published:
             return _result(version, tables=[], schema_change=None, warnings=[])
     return None
+
+
+def _version_prefix(run: _Run, version_id: int) -> str:
+    with run.ctx.factory() as session:
+        version = session.get_one(DatasetVersion, version_id)
+        return version_prefix(version.dataset, version.number)
 
 
 def _principal(session: Session, run: _Run) -> Principal:
@@ -225,7 +238,7 @@ def _check_licence(session: Session, dataset: Dataset, spec: PipelineSpec) -> No
         raise JobFailed("licence-required", exc.message) from exc
 
 
-def _normalise(run: _Run, work_dir: Path) -> list[Normalised]:
+def _normalise(run: _Run, work_dir: Path, originals: EarlyOriginals) -> list[Normalised]:
     ctx = run.ctx
     with ctx.factory() as session:
         lengths = [session.get_one(Upload, upload_id).length or 0 for upload_id, _ in run.uploads]
@@ -252,11 +265,13 @@ def _normalise(run: _Run, work_dir: Path) -> list[Normalised]:
             options=options,
             work_dir=work_dir / upload_id,
             progress=_progress(ctx, before, total),
+            detected=functools.partial(originals.detected, upload_id),
         )
         before += length
         # A reader may stop before the end (a table that ends early); storing the original
         # and publishing need the whole upload.
         wait_until_complete(ctx.factory, upload_id, filename=filename, on_wait=ctx.check)
+        originals.normalised(upload_id)
         for table in result.tables:
             ctx.log(
                 f"{filename}: table {table.name!r}: {table.row_count:,} rows, "
@@ -293,15 +308,16 @@ def _warnings(normalised: list[Normalised]) -> list[str]:
 
 
 def _store_validate_publish(
-    run: _Run, version_id: int, normalised: list[Normalised]
+    run: _Run,
+    prefix: str,
+    version_id: int,
+    normalised: list[Normalised],
+    originals: EarlyOriginals,
 ) -> dict[str, Any]:
     ctx = run.ctx
     tables = _tables(normalised)
     ctx.progress(0.6, "storing objects")
-    with ctx.factory() as session:
-        version = session.get_one(DatasetVersion, version_id)
-        prefix = version_prefix(version.dataset, version.number)
-    written, table_keys = write_objects(ctx.factory, ctx.store, prefix, normalised, ctx.check)
+    written, table_keys = write_objects(ctx.store, prefix, normalised, ctx.check, originals)
     ctx.check()
     ctx.progress(0.75, "validating")
     with ctx.factory() as session, session.begin():

@@ -227,6 +227,11 @@ def verify_chunks(store: ObjectStore, chunks: Sequence[ChunkRef]) -> None:
                 pass
 
 
+def is_verified(chunk: ChunkRef) -> bool:
+    """Whether this process has read ``chunk`` whole and found its recorded bytes."""
+    return _VERIFIED.holds(chunk)
+
+
 class _Verified:
     """Chunks this process has read whole and found to hold their recorded bytes.
 
