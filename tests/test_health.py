@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from catalog.settings import Settings
 from datahamn.app import create_app
@@ -40,3 +42,39 @@ def test_not_ready_without_the_database(tmp_path: Path) -> None:
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "unavailable", "object_store": "ok"}
     assert "nobody" not in response.text  # connection details never reach the client
+
+
+def _terminate_backends(url: str) -> int:
+    """End every other session of the database (as a restart or failover would) and wait
+    until they are gone; the number ended."""
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            ended = conn.execute(
+                text(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
+                    "FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+    finally:
+        admin.dispose()
+    return int(ended)
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)  # fmt: skip
+def test_requests_recover_when_the_database_drops_pooled_connections(
+    client: TestClient, db_url: str
+) -> None:
+    # The pool does not ping on checkout (catalog.db): a connection the server has closed
+    # must still never reach a request.
+    assert client.get("/api/v1/datasets").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    assert _terminate_backends(db_url) >= 1
+
+    search = client.get("/api/v1/datasets", params={"q": "anything"})
+    assert search.status_code == 200, search.text
+    assert search.json()["count"] == 0
+    assert client.get("/readyz").json()["checks"]["database"] == "ok"
+    assert client.get("/api/v1/datasets").status_code == 200

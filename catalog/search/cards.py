@@ -27,17 +27,18 @@ from catalog.models import (
     Organisation,
     VersionState,
 )
-from catalog.schemas import (
-    DatasetPublic,
-    LicenceRef,
-    OrganisationRef,
-    Provenance,
-    QualitySummary,
-    VersionRef,
-)
+from catalog.schemas import DatasetPublic
 
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+# Table columns, not ORM attributes: a statement of ORM attributes goes through the ORM's
+# compile and row-loading steps even when it returns plain rows (~15 % of a cached search).
 _d = Dataset.__table__.c
+_org = Organisation.__table__.c
+_lic = Licence.__table__.c
+_agr = Agreement.__table__.c
+_tag = DatasetTag.__table__.c
+_theme = DatasetTheme.__table__.c
+_ver = DatasetVersion.__table__.c
 
 
 def _statement(sqlite: bool) -> Select[Any]:
@@ -53,25 +54,22 @@ def _statement(sqlite: bool) -> Select[Any]:
         )
         return select(agg).where(key == _d.id).scalar_subquery()
 
-    published = (DatasetVersion.dataset_id == _d.id) & (
-        DatasetVersion.state == VersionState.published
-    )
-    newest = select(DatasetVersion).where(published).order_by(DatasetVersion.number.desc())
+    published = (_ver.dataset_id == _d.id) & (_ver.state == VersionState.published)
+    newest = select(_ver.number).where(published).order_by(_ver.number.desc()).limit(1)
     return (
         select(
-            *_d, Organisation.name.label("org_name"), Organisation.title.label("org_title"),
-            Licence.name.label("licence_name"), Licence.url.label("licence_url"),
-            Agreement.name.label("agreement_name"),
-            cast(listed(DatasetTag.tag, DatasetTag.dataset_id), String).label("tag_list"),
-            cast(listed(DatasetTheme.theme, DatasetTheme.dataset_id), String).label("theme_list"),
-            newest.with_only_columns(DatasetVersion.number).limit(1).scalar_subquery()
-            .label("latest_number"),
-            newest.with_only_columns(DatasetVersion.published_at).limit(1).scalar_subquery()
+            *_d, _org.name.label("org_name"), _org.title.label("org_title"),
+            _lic.name.label("licence_name"), _lic.url.label("licence_url"),
+            _agr.name.label("agreement_name"),
+            cast(listed(_tag.tag, _tag.dataset_id), String).label("tag_list"),
+            cast(listed(_theme.theme, _theme.dataset_id), String).label("theme_list"),
+            newest.scalar_subquery().label("latest_number"),
+            newest.with_only_columns(_ver.published_at).scalar_subquery()
             .label("latest_published_at"),
         )
-        .join(Organisation, Organisation.id == _d.organisation_id)
-        .outerjoin(Licence, Licence.id == _d.licence_id)
-        .outerjoin(Agreement, Agreement.id == _d.agreement_id)
+        .join(Organisation.__table__, _org.id == _d.organisation_id)
+        .outerjoin(Licence.__table__, _lic.id == _d.licence_id)
+        .outerjoin(Agreement.__table__, _agr.id == _d.agreement_id)
         .where(_d.id.in_(_IDS))
     )  # fmt: skip
 
@@ -82,21 +80,17 @@ _STATEMENTS = {True: _statement(True), False: _statement(False)}
 
 def dataset_cards(session: Session, ids: list[int]) -> list[DatasetPublic]:
     """The bodies of the datasets ``ids``, in that order (ids that are gone are skipped)."""
+    return [DatasetPublic.model_validate(card) for card in card_fields(session, ids)]
+
+
+def card_fields(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    """What :func:`dataset_cards` validates, as plain values: a caller that validates a
+    whole response at once (the search route) lets pydantic build every nested model in one
+    call instead of ~100 model constructions from Python per page."""
     if not ids:
         return []
     sqlite = session.get_bind().dialect.name == "sqlite"
-    rows = session.execute(_STATEMENTS[sqlite], {"ids": ids}).mappings().all()
-    tags = {row["id"]: _strings(row["tag_list"], sort=sqlite) for row in rows}
-    themes = {row["id"]: _strings(row["theme_list"], sort=sqlite) for row in rows}
-    latest = {
-        row["id"]: VersionRef(
-            number=row["latest_number"],
-            state=VersionState.published,
-            published_at=row["latest_published_at"],
-        )
-        for row in rows
-        if row["latest_number"] is not None
-    }
+    rows = session.connection().execute(_STATEMENTS[sqlite], {"ids": ids}).mappings().all()
     by_id = {row["id"]: row for row in rows}
     cards = []
     for dataset_id in ids:
@@ -104,37 +98,41 @@ def dataset_cards(session: Session, ids: list[int]) -> list[DatasetPublic]:
         if row is None:
             continue
         # Field for field as catalog.presenters.dataset_public.
-        cards.append(DatasetPublic(
-            organisation=OrganisationRef(name=row["org_name"], title=row["org_title"]),
-            name=row["name"],
-            title=row["title"],
-            description=row["description"],
-            tags=tags.get(dataset_id, []),
-            themes=themes.get(dataset_id, []),
-            visibility=row["visibility"],
-            contact_name=row["contact_name"],
-            contact_email=row["contact_email"],
-            homepage=row["homepage"],
-            licence=LicenceRef(
-                id=row["licence_id"], name=row["licence_name"], url=row["licence_url"]
-            ) if row["licence_id"] is not None else None,
-            agreement=row["agreement_name"],
-            provenance=Provenance(
-                source=row["source"],
-                collection_method=row["collection_method"],
-                temporal_start=row["temporal_start"],
-                temporal_end=row["temporal_end"],
-                spatial_coverage=row["spatial_coverage"],
-                contains_personal_data=row["contains_personal_data"],
-                personal_data_legal_basis=row["personal_data_legal_basis"],
-            ),
-            quality=QualitySummary(status=row["quality_status"], score=row["quality_score"])
+        cards.append({
+            "organisation": {"name": row["org_name"], "title": row["org_title"]},
+            "name": row["name"],
+            "title": row["title"],
+            "description": row["description"],
+            "tags": _strings(row["tag_list"], sort=sqlite),
+            "themes": _strings(row["theme_list"], sort=sqlite),
+            "visibility": row["visibility"],
+            "contact_name": row["contact_name"],
+            "contact_email": row["contact_email"],
+            "homepage": row["homepage"],
+            "licence": {
+                "id": row["licence_id"], "name": row["licence_name"], "url": row["licence_url"]
+            } if row["licence_id"] is not None else None,
+            "agreement": row["agreement_name"],
+            "provenance": {
+                "source": row["source"],
+                "collection_method": row["collection_method"],
+                "temporal_start": row["temporal_start"],
+                "temporal_end": row["temporal_end"],
+                "spatial_coverage": row["spatial_coverage"],
+                "contains_personal_data": row["contains_personal_data"],
+                "personal_data_legal_basis": row["personal_data_legal_basis"],
+            },
+            "quality": {"status": row["quality_status"], "score": row["quality_score"]}
             if row["quality_status"]
             else None,
-            latest_version=latest.get(dataset_id),
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        ))  # fmt: skip
+            "latest_version": {
+                "number": row["latest_number"],
+                "state": VersionState.published,
+                "published_at": row["latest_published_at"],
+            } if row["latest_number"] is not None else None,
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        })  # fmt: skip
     return cards
 
 

@@ -8,13 +8,13 @@ count descending, then value in the database's order, exactly as the SQL
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from catalog.principal import Principal
-from catalog.search.arrays import Ints, Vocabulary
+from catalog.search.arrays import Ints
 from catalog.search.request import FACET_SIZE, FacetCount, FilterValues, scope_of
 from catalog.search.snapshot import VISIBILITIES, Snapshot, Stats
 
@@ -108,41 +108,63 @@ def _org_size(snapshot: Snapshot) -> int:
 def facet(snapshot: Snapshot, name: str, idx: Ints) -> list[FacetCount]:
     """A facet's top values over the candidates at positions ``idx``."""
     if name == "organisation":
-        counts = np.bincount(snapshot.org[idx])
-        names = {i: snapshot.org_names.get(i, "") for i in np.flatnonzero(counts).tolist()}
-        return _top(counts, names, snapshot)
+        return _top(
+            np.bincount(snapshot.org[idx]), _ranked(snapshot, name, lambda: _org_names(snapshot))
+        )
     if name in snapshot.multi:
         vocabulary, multi = snapshot.multi[name]
         counts = np.bincount(multi.codes_of(idx, snapshot.n), minlength=len(vocabulary.values))
-        return _top(counts, _names(vocabulary), snapshot)
+        return _top(counts, _ranked(snapshot, name, lambda: vocabulary.values))
     if name == "licence":
-        return _coded(snapshot.licence[idx], snapshot.licences, snapshot)
+        return _coded(
+            snapshot.licence[idx], _ranked(snapshot, name, lambda: snapshot.licences.values)
+        )
     if name == "quality":
-        return _coded(snapshot.quality[idx], snapshot.qualities, snapshot)
+        return _coded(
+            snapshot.quality[idx], _ranked(snapshot, name, lambda: snapshot.qualities.values)
+        )
     if name == "visibility":
         counts = np.bincount(snapshot.visibility[idx], minlength=len(VISIBILITIES))
-        return _top(counts, {i: v.value for i, v in enumerate(VISIBILITIES)}, snapshot)
+        return _top(counts, _ranked(snapshot, name, lambda: [v.value for v in VISIBILITIES]))
     if name == "personal_data":
         counts = np.bincount(snapshot.personal[idx].astype(np.int64), minlength=2)
-        return _top(counts, {0: "false", 1: "true"}, snapshot)
+        return _top(counts, _ranked(snapshot, name, lambda: ["false", "true"]))
     raise ValueError(name)
 
 
-def _coded(codes: Ints, vocabulary: Vocabulary, snapshot: Snapshot) -> list[FacetCount]:
-    counts = np.bincount(codes[codes >= 0], minlength=len(vocabulary.values))
-    return _top(counts, _names(vocabulary), snapshot)
+# A facet's values by code, and each one's place in the database's ORDER BY.
+_Ranked = tuple[Sequence[str], Ints]
 
 
-def _names(vocabulary: Vocabulary) -> Sequence[str]:
-    return vocabulary.values
+def _ranked(snapshot: Snapshot, name: str, values: Callable[[], Sequence[str]]) -> _Ranked:
+    """Kept per snapshot: looking each present value up in the collation on every search
+    took a tenth of a cached search's time."""
+
+    def make() -> _Ranked:
+        names = values()
+        return names, np.array([snapshot.collation.get(v, -1) for v in names], np.int64)
+
+    ranked: _Ranked = snapshot.cached(("ranked", name), make)
+    return ranked
 
 
-def _top(
-    counts: Ints, names: Sequence[str] | dict[int, str], snapshot: Snapshot
-) -> list[FacetCount]:
+def _org_names(snapshot: Snapshot) -> list[str]:
+    """Organisation names by id ("" for an id no organisation has: it never counts)."""
+    return [snapshot.org_names.get(i, "") for i in range(_org_size(snapshot))]
+
+
+def _coded(codes: Ints, ranked: _Ranked) -> list[FacetCount]:
+    return _top(np.bincount(codes[codes >= 0], minlength=len(ranked[0])), ranked)
+
+
+def _top(counts: Ints, ranked: _Ranked) -> list[FacetCount]:
+    names, places = ranked
     present = np.flatnonzero(counts)
     if not len(present):
         return []
-    places = np.array([snapshot.collation[names[int(c)]] for c in present], np.int64)
-    order = np.lexsort((places, -counts[present]))[:FACET_SIZE]
-    return [FacetCount(value=names[int(present[i])], count=int(counts[present[i]])) for i in order]
+    order = np.lexsort((places[present], -counts[present]))[:FACET_SIZE]
+    top = present[order]
+    return [
+        FacetCount(value=names[c], count=n)
+        for c, n in zip(top.tolist(), counts[top].tolist(), strict=True)
+    ]
