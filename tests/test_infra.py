@@ -154,12 +154,18 @@ def test_app_builds_the_image_and_serves_on_8000(services: dict[str, dict[str, A
     assert any(str(port).endswith(":8000") for port in app["ports"])
 
 
-def test_worker_uses_the_same_image_behind_a_profile(services: dict[str, dict[str, Any]]) -> None:
+def test_worker_runs_the_jobs_with_the_same_image_and_settings(
+    services: dict[str, dict[str, Any]],
+) -> None:
     app, worker = services["app"], services["worker"]
     assert worker["image"] == app["image"]
     assert worker["command"] == ["worker"]
-    assert worker["profiles"] == ["worker"]
-    assert _environment(worker) == _environment(app)
+    assert "profiles" not in worker  # a plain `up` starts it
+    # The app runs no jobs itself; otherwise the two share one configuration.
+    app_env = _environment(app)
+    assert app_env.pop("DATAHAMN_EMBEDDED_WORKERS") == "0"
+    assert "DATAHAMN_EMBEDDED_WORKERS" not in _environment(worker)
+    assert _environment(worker) == app_env
 
 
 def test_app_secrets_use_the_required_form(services: dict[str, dict[str, Any]]) -> None:
