@@ -376,8 +376,13 @@ def app_factory() -> Any:
 
     _configure_search()
     home = Path(os.environ[ENV_HOME])
+    # As deployed (infra/compose.yaml): the API process runs no job worker; jobs have their
+    # own service. A worker's queue polling would otherwise take CPU from both phases.
     settings = Settings(
-        database_url=os.environ[ENV_URL], storage_url=(home / "objects").as_uri(), home=home
+        database_url=os.environ[ENV_URL],
+        storage_url=(home / "objects").as_uri(),
+        home=home,
+        embedded_workers=0,
     )
     app = create_app(settings, upgrade_on_start=False)  # seed() migrated the database
 
