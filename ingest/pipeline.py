@@ -23,22 +23,13 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from catalog.datasets import create_dataset, update_dataset
-from catalog.errors import DatahamnError, InvalidInput
-from catalog.licences import get_agreement, require_licence
-from catalog.models import Dataset, DatasetVersion, Organisation, User, VersionState
-from catalog.principal import Principal
+from catalog.errors import DatahamnError
+from catalog.models import DatasetVersion, VersionState
 from catalog.quality import refresh_quality_summary
-from catalog.users import principal_for_user
 from catalog.versions import (
-    create_version,
     previous_published,
     publish_version,
     transition,
@@ -50,6 +41,7 @@ from ingest.normalise import NormalisedTable, normalise
 from ingest.objects import Normalised, write_objects, written_keys
 from ingest.options import FormatOptions
 from ingest.originals import EarlyOriginals
+from ingest.prepare import prepare
 from ingest.quality import (
     check_tables,
     dataset_suite,
@@ -57,8 +49,9 @@ from ingest.quality import (
     previous_profiles,
     store_reports,
 )
+from ingest.run import IngestRun, run_principal
 from ingest.schema_changes import SchemaChange, compare, schema_to_json
-from ingest.specs import PipelineSpec, load_spec, save_spec
+from ingest.specs import PipelineSpec, save_spec
 from ingest.uploads.follow import follow_upload, wait_until_complete
 from ingest.uploads.models import Upload, UploadState
 from ingest.uploads.service import delete_upload, get_upload, open_upload
@@ -68,19 +61,9 @@ log = logging.getLogger(__name__)
 JOB_KIND = "ingest"
 
 
-@dataclass
-class _Run:
-    ctx: JobContext
-    spec: PipelineSpec
-    uploads: list[tuple[str, str]]  # (upload id, file name), in the order given
-    organisation: str
-    dataset_name: str
-    user_id: int
-
-
 def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     """The worker's handler for ``ingest`` jobs."""
-    run = _Run(
+    run = IngestRun(
         ctx=ctx,
         spec=PipelineSpec.model_validate(ctx.payload["spec"]),
         uploads=[(str(u["id"]), str(u["filename"])) for u in ctx.payload["uploads"]],
@@ -90,7 +73,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
     )
     version_id: int | None = None
     try:
-        version_id = _prepare(run)
+        version_id = prepare(run)
         done = _published_already(run, version_id)
         if done is not None:
             return done
@@ -120,7 +103,7 @@ def run_ingest_job(ctx: JobContext) -> dict[str, Any]:
         raise
 
 
-def _published_already(run: _Run, version_id: int) -> dict[str, Any] | None:
+def _published_already(run: IngestRun, version_id: int) -> dict[str, Any] | None:
     """A retried job whose version was already published just reports it."""
     with run.ctx.factory() as session:
         version = session.get_one(DatasetVersion, version_id)
@@ -129,116 +112,13 @@ def _published_already(run: _Run, version_id: int) -> dict[str, Any] | None:
     return None
 
 
-def _version_prefix(run: _Run, version_id: int) -> str:
+def _version_prefix(run: IngestRun, version_id: int) -> str:
     with run.ctx.factory() as session:
         version = session.get_one(DatasetVersion, version_id)
         return version_prefix(version.dataset, version.number)
 
 
-def _principal(session: Session, run: _Run) -> Principal:
-    return principal_for_user(session, session.get_one(User, run.user_id))
-
-
-def _prepare(run: _Run) -> int:
-    ctx = run.ctx
-    ctx.progress(0.0, "preparing")
-    # Log lines are written in transactions of their own: never inside another transaction,
-    # which on SQLite would wait for itself.
-    with ctx.factory() as session, session.begin():
-        version_id, message = _continue_or_create(session, run)
-    ctx.log(message)
-    return version_id
-
-
-def _continue_or_create(session: Session, run: _Run) -> tuple[int, str]:
-    ctx = run.ctx
-    if ctx.version_id is not None:
-        version = session.get(DatasetVersion, ctx.version_id)
-        if version is not None and version.state in {
-            VersionState.draft,
-            VersionState.validating,
-            VersionState.published,
-        }:
-            stored = load_spec(session, version.dataset_id)
-            run.spec = run.spec.merged_over(stored) if stored else run.spec
-            return version.id, f"continuing version {version.number} (attempt {ctx.attempt})"
-    principal = _principal(session, run)
-    for upload_id, _ in run.uploads:
-        upload = session.get(Upload, upload_id)
-        # Still receiving is fine: normalising reads it as it arrives.
-        if upload is None or upload.state is UploadState.failed:
-            raise JobFailed("upload-not-complete", f"upload {upload_id} is missing or failed")
-    dataset = _ensure_dataset(session, run, principal)
-    spec = run.spec.merged_over(load_spec(session, dataset.id))
-    run.spec = spec
-    _check_licence(session, dataset, spec)
-    version = create_version(
-        session,
-        principal=principal,
-        dataset=dataset,
-        changelog=spec.changelog,
-        licence=spec.licence,
-        attribution=spec.attribution,
-    )
-    if spec.agreement:
-        version.agreement_id = get_agreement(
-            session, organisation=dataset.organisation, name=spec.agreement
-        ).id
-    ctx.record_version(session, version.id)
-    return version.id, f"version {version.number} of {run.organisation}/{run.dataset_name} created"
-
-
-def _ensure_dataset(session: Session, run: _Run, principal: Principal) -> Dataset:
-    dataset = session.scalars(
-        select(Dataset)
-        .join(Organisation)
-        .where(Organisation.name == run.organisation, Dataset.name == run.dataset_name)
-    ).first()
-    spec = run.spec
-    fields: dict[str, Any] = {
-        key: value
-        for key, value in {
-            "description": spec.description,
-            "visibility": spec.visibility,
-            "tags": spec.tags,
-            "licence": spec.licence,
-            "agreement": spec.agreement,
-        }.items()
-        if value is not None
-    }
-    if dataset is None:
-        organisation = session.scalars(
-            select(Organisation).where(Organisation.name == run.organisation)
-        ).one()
-        return create_dataset(
-            session,
-            principal=principal,
-            organisation=organisation,
-            name=run.dataset_name,
-            title=spec.title or Path(run.uploads[0][1]).stem,
-            **fields,
-        )
-    if spec.title:
-        fields["title"] = spec.title
-    if fields:
-        update_dataset(session, principal=principal, dataset=dataset, **fields)
-    return dataset
-
-
-def _check_licence(session: Session, dataset: Dataset, spec: PipelineSpec) -> None:
-    try:
-        require_licence(
-            session,
-            organisation=dataset.organisation,
-            dataset_licensed=dataset.licence_id is not None or dataset.agreement_id is not None,
-            licence=spec.licence,
-            agreement=spec.agreement,
-        )
-    except InvalidInput as exc:
-        raise JobFailed("licence-required", exc.message) from exc
-
-
-def _normalise(run: _Run, work_dir: Path, originals: EarlyOriginals) -> list[Normalised]:
+def _normalise(run: IngestRun, work_dir: Path, originals: EarlyOriginals) -> list[Normalised]:
     ctx = run.ctx
     with ctx.factory() as session:
         lengths = [session.get_one(Upload, upload_id).length or 0 for upload_id, _ in run.uploads]
@@ -308,7 +188,7 @@ def _warnings(normalised: list[Normalised]) -> list[str]:
 
 
 def _store_validate_publish(
-    run: _Run,
+    run: IngestRun,
     prefix: str,
     version_id: int,
     normalised: list[Normalised],
@@ -321,7 +201,7 @@ def _store_validate_publish(
     ctx.check()
     ctx.progress(0.75, "validating")
     with ctx.factory() as session, session.begin():
-        principal = _principal(session, run)
+        principal = run_principal(session, run)
         version = session.get_one(DatasetVersion, version_id)
         for file in list(version.files):  # a retry re-registers what it wrote
             session.delete(file)
@@ -371,7 +251,7 @@ def _store_validate_publish(
             # publishing checks them with a HEAD instead of reading them back.
             publish_version(
                 session,
-                principal=_principal(session, run),
+                principal=run_principal(session, run),
                 store=ctx.store,
                 version=version,
                 written=written_keys(written),
@@ -396,7 +276,7 @@ def _store_validate_publish(
     return result
 
 
-def _discard_uploads(run: _Run) -> None:
+def _discard_uploads(run: IngestRun) -> None:
     """The version holds the originals now; the staged bytes can go. Best effort: expiry
     removes whatever is left."""
     for upload_id, _ in run.uploads:
@@ -438,7 +318,7 @@ def _schema_change(
     return compare(before, after)
 
 
-def _reject(run: _Run, version_id: int | None, reason: str) -> None:
+def _reject(run: IngestRun, version_id: int | None, reason: str) -> None:
     if version_id is None:
         return
     with run.ctx.factory() as session, session.begin():
