@@ -53,8 +53,8 @@ from ingest.run import IngestRun, run_principal
 from ingest.schema_changes import SchemaChange, compare, schema_to_json
 from ingest.specs import PipelineSpec, save_spec
 from ingest.uploads.follow import follow_upload, wait_until_complete
-from ingest.uploads.models import Upload, UploadState
-from ingest.uploads.service import delete_upload, get_upload, open_upload
+from ingest.uploads.models import Upload
+from ingest.uploads.service import delete_upload
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +130,8 @@ def _normalise(run: IngestRun, work_dir: Path, originals: EarlyOriginals) -> lis
         ctx.progress(0.05 + 0.55 * (before / total if total else 0.0), f"normalising {filename}")
 
         def open_source(upload_id: str = upload_id, filename: str = filename) -> Any:
-            # An upload still arriving is read as it arrives (normalising overlaps the
-            # transfer); the stream ends once the upload is complete.
-            with ctx.factory() as inner:
-                if get_upload(inner, upload_id).state is UploadState.complete:
-                    return open_upload(inner, ctx.store, upload_id)
+            # Complete or still arriving, the same stream: it reads each chunk as the server
+            # records it (normalising overlaps the transfer) and ends once it is complete.
             return follow_upload(
                 ctx.factory, ctx.store, upload_id, filename=filename, on_wait=ctx.check
             )
