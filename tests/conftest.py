@@ -5,26 +5,22 @@ Every test that takes ``db_url`` runs twice: on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, make_session_factory
 from catalog.settings import Settings
 from datahamn.app import create_app
 from datahamn.migrate import upgrade_database
+from tests.support.databases import postgres_database
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "DATAHAMN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 # Reference data that tests never change and that is expensive to reload.
 _KEEP_TABLES = {"licences", "alembic_version"}
 
@@ -42,18 +38,8 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _postgres_database(worker_id: str) -> Iterator[str]:
-    name = f"datahamn_test_{worker_id}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    upgrade_database(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_database(f"datahamn_test_{worker_id}") as url:
+        yield url
 
 
 def _truncate_postgres(url: str) -> None:

@@ -11,18 +11,15 @@ accents itself. Letters without a decomposition (``ø``, ``æ``) are not folded 
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, delete, func, select, text
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
-from catalog.db import make_engine
 from catalog.errors import InvalidInput
 from catalog.models import (
     Dataset,
@@ -45,11 +42,8 @@ from catalog.search import (
     remove_dataset,
     search_datasets,
 )
-from datahamn.migrate import upgrade_database
+from tests.support.databases import migrated_engine
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "DATAHAMN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -159,25 +153,8 @@ def _load(engine: Engine) -> Corpus:
 def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Corpus]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('search') / 'search.db'}")
-        upgrade_database(engine)
-        yield _load(engine)
-        engine.dispose()
-        return
-    name = f"datahamn_search_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        upgrade_database(engine)
-        yield _load(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with migrated_engine(request.param, tmp_path_factory.mktemp("search"), "datahamn_search") as e:
+        yield _load(e)
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ emptied catalogue start a new epoch.
 
 from __future__ import annotations
 
-import os
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,10 +18,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, create_engine, delete, select, text, update
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.orm import Session
 
-from catalog.db import make_engine
 from catalog.models import (
     Dataset,
     DatasetFile,
@@ -46,11 +43,8 @@ from catalog.search.snapshot import Snapshot, SnapshotSource
 from catalog.search.sql import sql_search
 from catalog.search.text import query_tokens
 from catalog.versions import latest_published
-from datahamn.migrate import upgrade_database
+from tests.support.databases import migrated_engine
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "DATAHAMN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ORGS = ["smhi", "boras-stad", "trafikverket", "skolverket"]
 WORDS = ["Luftkvalitet", "Lufttemperatur", "Väder", "Trafik", "Skolor", "Befolkning", "Borås"]
@@ -119,25 +113,8 @@ def _file(version_id: int, key: str, fmt: str) -> DatasetFile:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def catalogue(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[Catalogue]:  # fmt: skip
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('snap') / 'snap.db'}")
-        upgrade_database(engine)
-        yield _seed(engine)
-        engine.dispose()
-        return
-    name = f"datahamn_snapshot_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        upgrade_database(engine)
-        yield _seed(engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with migrated_engine(request.param, tmp_path_factory.mktemp("snap"), "datahamn_snapshot") as e:
+        yield _seed(e)
 
 
 QUERIES: list[dict[str, Any]] = [
