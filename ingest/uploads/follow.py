@@ -47,8 +47,9 @@ def follow_upload(
     on_wait: Callable[[], None] | None = None,
 ) -> BinaryIO:
     """The upload's bytes from offset 0 as one stream, whether it is complete or still
-    arriving: it waits for chunks still to come and ends once the upload is complete. ``on_wait`` runs while waiting (e.g. the job's
-    lease check, so a job taken over or cancelled stops waiting). Close it."""
+    arriving: it waits for chunks still to come and ends once the upload is complete.
+    ``on_wait`` runs while waiting (e.g. the job's lease check, so a job taken over or
+    cancelled stops waiting). Close it."""
     waiter = _Waiter(factory, upload_id, filename, stall_seconds, poll_seconds, on_wait)
     return open_chunks(store, waiter.chunks())
 
