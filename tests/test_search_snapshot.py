@@ -35,7 +35,7 @@ from catalog.models import (
 from catalog.presenters import dataset_public
 from catalog.principal import ANONYMOUS, Principal
 from catalog.search import index_dataset, rebuild_index, search_datasets
-from catalog.search.cards import dataset_cards
+from catalog.search.cards import card_bodies, dataset_cards
 from catalog.search.changes import compact_changes
 from catalog.search.query import snapshot_source
 from catalog.search.request import normalise_filters
@@ -344,3 +344,69 @@ def test_a_long_change_log_is_emptied_by_housekeeping(catalogue: Catalogue) -> N
         assert search_datasets(session, principal=ANONYMOUS, q="lufttemperatur ny").count == 1
         assert snapshot_source(session).stats.full_loads == loads + 1
         _assert_same_everywhere(session, catalogue)
+
+
+def _retitle_first(s: Session) -> None:
+    first = s.scalars(select(Dataset).order_by(Dataset.id).limit(1)).one()
+    first.title, first.description = "Omdöpt", "Ny beskrivning"
+
+
+def _retitle_org(s: Session) -> None:
+    s.execute(update(Organisation).where(Organisation.name == "smhi").values(title="SMHI ny"))
+
+
+def _fresh_bodies(session: Session, ids: list[int]) -> list[bytes]:
+    return [card.model_dump_json().encode() for card in dataset_cards(session, ids)]
+
+
+@pytest.mark.parametrize(
+    "change", [_retitle_first, _retag, _publish_drafts, _delete_some, _rename_org, _retitle_org]
+)
+def test_cached_bodies_follow_writes(catalogue: Catalogue, change: Any) -> None:
+    """The page bodies kept per snapshot are those of the catalogue after any write."""
+    everyone = catalogue.viewers["sysadmin"]
+    with Session(catalogue.engine) as session:
+        before = search_datasets(session, principal=everyone, limit=N, rows=False)
+        assert card_bodies(session, before.ids, before.cards) == _fresh_bodies(session, before.ids)
+        assert before.cards is not None and len(before.cards) == len(before.ids)
+        session.commit()
+        _commit(catalogue, change)
+        after = search_datasets(session, principal=everyone, limit=N, rows=False)
+        assert card_bodies(session, after.ids, after.cards) == _fresh_bodies(session, after.ids)
+
+
+def test_bodies_are_kept_until_their_dataset_or_an_organisation_changes(
+    catalogue: Catalogue,
+) -> None:
+    everyone = catalogue.viewers["sysadmin"]
+    with Session(catalogue.engine) as session:
+        first, second = session.scalars(select(Dataset.id).order_by(Dataset.id).limit(2)).all()
+
+        def bodies() -> list[bytes]:
+            result = search_datasets(session, principal=everyone, limit=N, rows=False)
+            found = card_bodies(session, [first, second], result.cards)
+            session.commit()
+            return found
+
+        bodies()
+        # Marked bodies: a search that returns them took them from the cache.
+        result = search_datasets(session, principal=everyone, limit=N, rows=False)
+        assert result.cards is not None
+        result.cards.put_many({first: b'"kept 1"', second: b'"kept 2"'})
+        session.commit()
+        assert bodies() == [b'"kept 1"', b'"kept 2"']
+
+        _commit(catalogue, _retitle_first)  # changes the first dataset only
+        fresh_first = _fresh_bodies(session, [first])[0]
+        session.commit()
+        assert bodies() == [fresh_first, b'"kept 2"']
+        assert "Omdöpt".encode() in fresh_first
+
+        _commit(catalogue, _retitle_org)  # may change any body: none is kept
+        assert b'"kept 2"' not in bodies()
+
+        # Searching in SQL (a session with writes of its own) keeps nothing.
+        session.execute(update(Dataset).where(Dataset.id == second).values(homepage=None))
+        result = search_datasets(session, principal=everyone, limit=N, rows=False)
+        assert result.cards is None
+        session.rollback()

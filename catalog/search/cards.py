@@ -28,6 +28,7 @@ from catalog.models import (
     VersionState,
 )
 from catalog.schemas import DatasetPublic
+from catalog.search.card_cache import CardCache
 
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 # Table columns, not ORM attributes: a statement of ORM attributes goes through the ORM's
@@ -83,10 +84,27 @@ def dataset_cards(session: Session, ids: list[int]) -> list[DatasetPublic]:
     return [DatasetPublic.model_validate(card) for card in card_fields(session, ids)]
 
 
-def card_fields(session: Session, ids: list[int]) -> list[dict[str, Any]]:
-    """What :func:`dataset_cards` validates, as plain values: a caller that validates a
-    whole response at once (the search route) lets pydantic build every nested model in one
-    call instead of ~100 model constructions from Python per page."""
+def card_bodies(session: Session, ids: list[int], cache: CardCache | None) -> list[bytes]:
+    """The datasets' bodies as JSON, in order (ids that are gone are skipped): from ``cache``
+    where it has them, the rest read, serialised and added to it."""
+    found = cache.get_many(ids) if cache is not None else {}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        read = {
+            card["id"]: DatasetPublic.model_validate(card).model_dump_json().encode()
+            for card in card_fields(session, missing, with_ids=True)
+        }
+        if cache is not None:
+            cache.put_many(read)
+        found = {**found, **read}
+    return [found[i] for i in ids if i in found]
+
+
+def card_fields(
+    session: Session, ids: list[int], *, with_ids: bool = False
+) -> list[dict[str, Any]]:
+    """What :func:`dataset_cards` validates, as plain values (``with_ids``: each with its
+    dataset's ``id`` too, which the model ignores)."""
     if not ids:
         return []
     sqlite = session.get_bind().dialect.name == "sqlite"
@@ -99,6 +117,7 @@ def card_fields(session: Session, ids: list[int]) -> list[dict[str, Any]]:
             continue
         # Field for field as catalog.presenters.dataset_public.
         cards.append({
+            **({"id": dataset_id} if with_ids else {}),
             "organisation": {"name": row["org_name"], "title": row["org_title"]},
             "name": row["name"],
             "title": row["title"],

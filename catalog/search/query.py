@@ -121,7 +121,9 @@ def search_datasets(
         page = _order(snapshot, idx, sort=sort, rank=rank, first=offset + limit)[offset:]
         ids = snapshot.ids[page].tolist()
         datasets = _load_page(session, ids) if rows else []
-    return SearchResult(datasets=datasets, count=len(idx), facets=facets, ids=ids)
+    return SearchResult(
+        datasets=datasets, count=len(idx), facets=facets, ids=ids, cards=snapshot.cards
+    )
 
 
 def snapshot_source(session: Session) -> SnapshotSource:

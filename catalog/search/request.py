@@ -8,6 +8,7 @@ from typing import Any, Literal, get_args
 from catalog.errors import InvalidInput
 from catalog.models import Dataset, Visibility
 from catalog.principal import Principal
+from catalog.search.card_cache import CardCache
 
 SortOrder = Literal["relevance", "title", "updated", "created"]
 SORT_ORDERS: tuple[str, ...] = get_args(SortOrder)
@@ -36,6 +37,8 @@ class SearchResult:
     count: int
     facets: dict[str, list[FacetCount]]
     ids: list[int]  # the page's dataset ids, in order
+    # Where the page's bodies may be kept: the searched snapshot's (None: searched in SQL).
+    cards: CardCache | None = None
 
 
 def check_paging(*, sort: str, offset: int, limit: int) -> None:

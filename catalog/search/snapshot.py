@@ -37,6 +37,7 @@ from catalog.models import (
     Visibility,
 )
 from catalog.search.arrays import Ints, Multi, Vocabulary
+from catalog.search.card_cache import CardCache
 from catalog.search.changes import Changes, read_changes
 from catalog.search.fts import all_matches
 
@@ -77,6 +78,8 @@ class Snapshot:
     org_names: dict[int, str]
     collation: dict[str, int]  # every string above -> its place in ORDER BY
     sqlite: bool
+    # The page bodies of datasets, as of this snapshot or later (catalog.search.card_cache).
+    cards: CardCache = field(default_factory=CardCache, compare=False)
     _cache: dict[Any, Any] = field(default_factory=dict, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
 
@@ -204,6 +207,8 @@ class SnapshotSource:
                 ids = {e.dataset_id for e in new if e.dataset_id is not None}
                 snapshot = _load(session, state.snapshot, ids, epoch=changes.epoch)
                 self.stats.patches += 1
+                if all(e.dataset_id is not None for e in new):  # else an organisation changed
+                    snapshot.cards.inherit(state.snapshot.cards, changed=ids)
             applied = frozenset(e.id for e in changes.entries if e.key >= changes.horizon)
             self._state = _State(snapshot, changes.horizon, applied)
             return snapshot
