@@ -150,7 +150,8 @@ def test_app_builds_the_image_and_serves_on_8000(services: dict[str, dict[str, A
     app = services["app"]
     assert app["build"]["dockerfile"] == "infra/Dockerfile"
     assert (COMPOSE.parent / app["build"]["context"]).resolve() == ROOT
-    assert app["command"] == ["serve", "--host", "0.0.0.0", "--port", "8000"]
+    # Several server processes (datahamn.processes), about one per core.
+    assert app["command"] == ["serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
     assert any(str(port).endswith(":8000") for port in app["ports"])
 
 
