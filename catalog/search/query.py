@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -33,8 +34,9 @@ from catalog.search.request import (
     SortOrder,
     check_paging,
     normalise_filters,
+    scope_of,
 )
-from catalog.search.snapshot import Snapshot, SnapshotSource, Stats
+from catalog.search.snapshot import Match, Snapshot, SnapshotSource, Stats
 from catalog.search.sql import sql_page, sql_search
 from catalog.search.text import query_tokens
 
@@ -95,9 +97,7 @@ def search_datasets(
     match = None
     if tokens:
         match = snapshot.matches(session, tokens, source.stats)
-        matched = np.zeros(snapshot.n, bool)
-        matched[match.pos] = True
-        base = base & matched
+        base = _matched_in_scope(snapshot, base, match, (scope_of(principal), tuple(tokens)))
     masks = {
         name: filter_mask(snapshot, name, values, source.stats) for name, values in filters.items()
     }
@@ -143,6 +143,19 @@ def search_stats() -> dict[str, dict[str, int]]:
     """Cache counters per database (the benchmark reports them)."""
     with _SOURCES_LOCK:
         return {url: source.stats.as_dict() for url, source in _SOURCES.items()}
+
+
+def _matched_in_scope(snapshot: Snapshot, scope: Mask, match: Match, key: Any) -> Mask:
+    """The datasets in the viewer's ``scope`` that match, kept with the filter masks: the
+    same few queries come back often, and building the mask costs as much as a facet."""
+    found: Mask | None = snapshot.recall(("matched", key))
+    if found is None:
+        found = np.zeros(snapshot.n, bool)
+        found[match.pos] = True
+        found &= scope
+        found.setflags(write=False)  # shared between searches
+        snapshot.remember(("matched", key), found)
+    return found
 
 
 def _all(base: Mask, masks: Iterable[Mask]) -> Mask:
