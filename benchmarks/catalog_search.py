@@ -1,12 +1,14 @@
 """Benchmark: dataset search over HTTP, against the trivial /healthz as the ceiling.
 
     python benchmarks/catalog_search.py [--datasets 100000] [--engines sqlite,postgres]
-        [--concurrency 16] [--duration 20] [--mode http|direct]
+        [--concurrency 16] [--duration 20] [--server-workers N] [--mode http|direct]
 
 Per engine it seeds a fresh database with N datasets (Swedish/English public-sector titles,
 descriptions and tags; organisations, random visibility, SPDX licences, published parquet/csv
-files) by bulk inserts, builds the full-text index, then starts the real app (uvicorn, one
-worker, in a subprocess) and drives it from this process with asyncio + httpx:
+files) by bulk inserts, builds the full-text index, then starts the real app in a subprocess
+(``--server-workers`` processes on one port, as ``datahamn serve --workers`` runs them; one
+per CPU by default; no embedded job worker, as deployed) and drives it from this process
+with asyncio + httpx:
 
 1. ``GET /healthz`` with ``--concurrency`` clients for ``--duration`` seconds (the ceiling);
 2. ``GET /api/v1/datasets?q=…&<filter>&<filter>`` (full text, two filters, facets, 20 per
@@ -21,10 +23,11 @@ The issue's targets are read as: throughput >= 40 % of /healthz, both at ``--con
 clients; p99 <= 50 ms for the single-client phase. With 16 clients in flight, Little's law
 puts even /healthz's p99 at 16 / throughput (200-280 ms on a busy 2-core machine), so a
 latency target can only be met at a concurrency the ceiling itself meets; the ceiling's p99
-at ``--concurrency`` clients is printed for context. The server writes its search cache
-counters when it stops (full loads, patches, full-text match cache hits and misses) and the
-benchmark prints them with the match cache's hit rate: the 500 rotating requests use about
-30 distinct ``q`` values, so after the warm-up nearly every match comes from the cache;
+at ``--concurrency`` clients is printed for context. The server's search cache counters
+(full loads, patches, full-text match cache hits and misses; summed over its processes) are
+read before and after each phase and printed with the match cache's hit rate: the 500
+rotating requests use about 30 distinct ``q`` values, so after the warm-up nearly every
+match comes from the cache;
 ``--no-match-cache`` measures the cost without it, ``--sql-only`` the SQL path alone.
 
 ``--mode direct`` skips HTTP and calls ``catalog.search.search_datasets`` in a loop, printing
@@ -388,7 +391,7 @@ def app_factory() -> Any:
 
     async def with_stats(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == STATS_PATH:
-            body = json.dumps(search_stats()).encode()
+            body = json.dumps({"pid": os.getpid(), "stats": search_stats()}).encode()
             headers = [(b"content-type", b"application/json")]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
@@ -430,13 +433,32 @@ def _free_port() -> int:
         return port
 
 
-def start_server(db: Database) -> tuple[subprocess.Popen[bytes], str]:
+def serve(port: int, workers: int) -> None:
+    """The server process: ``app_factory``'s app, in ``workers`` processes as
+    ``datahamn serve --workers`` runs them (datahamn.processes), or one uvicorn server."""
+    if workers == 1:
+        import uvicorn
+
+        uvicorn.run(app_factory(), host="127.0.0.1", port=port, log_level="warning",
+                    access_log=False)  # fmt: skip
+        return
+    from datahamn.processes import Supervisor
+
+    failed = Supervisor(
+        workers, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+        factory=app_factory,
+    ).run()  # fmt: skip
+    if failed is not None:
+        raise SystemExit(failed)
+
+
+def start_server(db: Database, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {**os.environ, ENV_URL: db.url, ENV_HOME: str(db.home)}
+    # Access logs off in both phases: they would cost the same per request in each.
     command = [
-        sys.executable, "-m", "uvicorn", "benchmarks.catalog_search:app_factory", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--log-level", "warning", "--no-access-log",
+        sys.executable, "-c",
+        f"from benchmarks.catalog_search import serve; serve({port}, {workers})",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
@@ -539,7 +561,7 @@ async def drive(
 
 
 def run_http(db: Database, args: argparse.Namespace) -> list[Phase]:
-    server, base = start_server(db)
+    server, base = start_server(db, args.server_workers)
     try:
         mix = [_api_params(p) for p in query_mix()]
         import httpx
@@ -555,13 +577,13 @@ def run_http(db: Database, args: argparse.Namespace) -> list[Phase]:
             ("search", "/api/v1/datasets", mix, args.concurrency),
             ("search-1-client", "/api/v1/datasets", mix, 1),
         ):
-            before = server_stats(base)
+            before = server_stats(base, args.server_workers)
             phase = asyncio.run(drive(
                 base, path, params, name=name, concurrency=concurrency,
                 duration=args.duration, warmup=args.warmup,
             ))  # fmt: skip
             # Counted over the phase with its warm-up.
-            phase.caches = _stats_delta(before, server_stats(base))
+            phase.caches = _stats_delta(before, server_stats(base, args.server_workers))
             print(f"  {db.engine:8} {_format(phase)}", flush=True)
             phases.append(phase)
         return phases
@@ -579,12 +601,23 @@ def _stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any
     return delta
 
 
-def server_stats(base: str) -> dict[str, Any]:
-    """The server's search cache counters so far (see app_factory)."""
+def server_stats(base: str, workers: int) -> dict[str, Any]:
+    """The server's search cache counters so far (see app_factory), summed over its worker
+    processes: each request on a new connection goes to whichever process accepts it, so
+    this asks until it has heard from every one (or gives up after 200 tries)."""
     import httpx
 
-    stats: dict[str, dict[str, int]] = httpx.get(base + STATS_PATH, timeout=30).json()
-    return _stats_summary(stats)
+    seen: dict[int, dict[str, dict[str, int]]] = {}
+    for _ in range(200):
+        answer = httpx.get(base + STATS_PATH, timeout=30).json()
+        seen[answer["pid"]] = answer["stats"]
+        if len(seen) >= workers:
+            break
+    merged: dict[str, dict[str, int]] = {}
+    for pid, stats in seen.items():
+        for database, counters in stats.items():
+            merged[f"{pid}:{database}"] = counters
+    return _stats_summary(merged)
 
 
 def _api_params(params: dict[str, str | list[str]]) -> dict[str, Any]:
@@ -657,6 +690,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before each phase")
     parser.add_argument("--mode", choices=["http", "direct"], default="http")
     parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes, as `datahamn serve --workers` (both phases; default: one per CPU)",
+    )
+    parser.add_argument(
         "--database-url",
         help="benchmark this already seeded database instead (one engine; for tuning)",
     )
@@ -682,6 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "datasets": args.datasets,
         "concurrency": args.concurrency, "duration": args.duration, "cpus": os.cpu_count(),
+        "server_workers": args.server_workers,
         "mode": args.mode, "match_cache": not args.no_match_cache, "sql_only": args.sql_only,
         "facets": args.facets, "load_before": round(os.getloadavg()[0], 2),
         "engines": {},
@@ -691,7 +731,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.sql_only:
         os.environ[ENV_SQL] = "1"
     os.environ[ENV_FACETS] = args.facets
-    print(f"{args.datasets} datasets, {os.cpu_count()} CPUs, concurrency {args.concurrency}, "
+    print(f"{args.datasets} datasets, {os.cpu_count()} CPUs, {args.server_workers} server "
+          f"processes, concurrency {args.concurrency}, "
           f"{args.duration:g} s per phase, mode {args.mode}, facets {args.facets}, "
           f"match cache {'off' if args.no_match_cache else 'on'}, "
           f"{'SQL only, ' if args.sql_only else ''}"
