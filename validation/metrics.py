@@ -159,6 +159,12 @@ def connect(
         # the network, and only the built-in Parquet reader is needed.
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
+        # DuckDB keeps the bytes it reads from a file in its buffer pool for a later query,
+        # up to memory_limit, and that memory stays with the process once the connection
+        # closes: a statistics scan then peaked at 266 MB on a 224 MB file and 350 MB on a
+        # 946 MB one. Without the cache the peak stays flat as the file grows; a second scan
+        # of the same file reads it from the OS's page cache, at no measurable CPU cost.
+        "enable_external_file_cache": False,
     }
     if threads:
         config["threads"] = threads

@@ -14,6 +14,7 @@ from validation.metrics import (
     Profile,
     column_kind,
     compute_profile,
+    connect,
     duplicate_sample,
     read_schema,
 )
@@ -98,3 +99,12 @@ def test_column_kinds_and_schema(parquet: Path) -> None:
     assert column_kind(pa.bool_()) == "boolean"
     assert column_kind(pa.binary()) == "binary"
     assert column_kind(pa.time64("us")) == "temporal"
+
+
+def test_connections_do_not_keep_the_files_bytes(parquet: Path) -> None:
+    """DuckDB's external file cache would keep what a scan read, up to the memory limit,
+    in a process that reads the file once (the worker's peak grew with the file)."""
+    with connect(parquet) as con:
+        assert con.execute("SELECT count(*) FROM src").fetchone() == (5,)
+        setting = con.execute("SELECT current_setting('enable_external_file_cache')").fetchone()
+        assert setting == (False,)
