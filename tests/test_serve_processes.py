@@ -125,9 +125,14 @@ def test_connections_spread_over_the_processes(server: tuple[subprocess.Popen[st
     try:
         for client in clients:  # each keeps its connection open
             assert client.get("/readyz").status_code == 200
-        counts = {pid: _accepted(pid, port) for pid in _servers(process.pid, port)}
+        servers = _servers(process.pid, port)
+        counts = {pid: _accepted(pid, port) for pid in servers}
         # The kernel hashes the 16 connections over two sockets: all on one has odds 2**-15.
         assert sum(counts.values()) == 16 and all(counts.values()), counts
+        # The parent chose the allocators (datahamn.memory) before it spawned them.
+        for pid in servers:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert b"ARROW_DEFAULT_MEMORY_POOL=jemalloc" in environ
     finally:
         for client in clients:
             client.close()

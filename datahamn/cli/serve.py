@@ -40,6 +40,9 @@ def serve(
 
     Settings come from DATAHAMN_* variables (see docs/configuration.md).
     """
+    from datahamn.memory import tune_allocators
+
+    tune_allocators()  # first: before anything imports pyarrow (child processes inherit it)
     import logging
 
     import uvicorn

@@ -21,6 +21,9 @@ def worker(
 
     A job whose worker dies is taken over by another once its lease (60 s) runs out.
     """
+    from datahamn.memory import tune_allocators
+
+    tune_allocators()  # first: before anything imports pyarrow
     from catalog.db import make_engine, make_session_factory
     from catalog.storage import open_store
     from datahamn.cli._server import load_settings
