@@ -35,6 +35,7 @@ from catalog.models import (
 from catalog.presenters import dataset_public
 from catalog.principal import ANONYMOUS, Principal
 from catalog.search import index_dataset, rebuild_index, search_datasets
+from catalog.search import snapshot as snapshot_module
 from catalog.search.cards import card_bodies, dataset_cards
 from catalog.search.changes import compact_changes
 from catalog.search.query import snapshot_source
@@ -166,6 +167,23 @@ def test_snapshot_equals_sql(catalogue: Catalogue) -> None:
         _assert_same_everywhere(session, catalogue, every=True)
         # Every one of those went through the snapshot, none fell back to SQL.
         assert snapshot_source(session).stats.sql_fallbacks == before
+
+
+@pytest.mark.parametrize("rank_all_ratio", [10**9, 1])
+def test_ranks_filled_in_per_page_or_all_at_once_order_as_sql(
+    catalogue: Catalogue, rank_all_ratio: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ranks only what a page needs (every match at once past a threshold);
+    SQLite has every rank from the match. Either way the order is the SQL's."""
+    monkeypatch.setattr(snapshot_module, "RANK_ALL_RATIO", rank_all_ratio)
+    with Session(catalogue.engine) as session:
+        _assert_same_everywhere(session, catalogue, every=True)
+        match = snapshot_source(session).current(session)
+        assert match is not None
+        luft = match.matches(session, ["luft"], snapshot_source(session).stats)
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        # Ranked so far: all of them on SQLite, and (PostgreSQL) those pages needed.
+        assert not np.isnan(luft.rank).any() if sqlite else not np.isnan(luft.rank).all()
 
 
 def test_facets_drill_down_and_limits(catalogue: Catalogue) -> None:

@@ -117,7 +117,11 @@ def search_datasets(
                             sort=sort, offset=offset, limit=limit)  # fmt: skip
         ids = [d.id for d in datasets]
     elif limit:
-        rank = match.rank[np.searchsorted(match.pos, idx)] if match is not None else None
+        rank = (
+            snapshot.ranks_of(session, match, idx)
+            if match is not None and sort == "relevance"
+            else None
+        )
         page = _order(snapshot, idx, sort=sort, rank=rank, first=offset + limit)[offset:]
         ids = snapshot.ids[page].tolist()
         datasets = _load_page(session, ids) if rows else []

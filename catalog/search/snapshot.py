@@ -39,7 +39,7 @@ from catalog.models import (
 from catalog.search.arrays import Ints, Multi, Vocabulary
 from catalog.search.card_cache import CardCache
 from catalog.search.changes import Changes, read_changes
-from catalog.search.fts import all_matches
+from catalog.search.fts import all_matches, some_ranks
 
 VISIBILITIES: tuple[Visibility, ...] = tuple(Visibility)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -47,14 +47,24 @@ _MICROSECOND = timedelta(microseconds=1)
 # Cached full-text matches per snapshot: entries, and elements across them (16 bytes each).
 MATCH_CACHE_ENTRIES = 256
 MATCH_CACHE_ELEMENTS = 4_000_000
+# PostgreSQL ranks the datasets a page needs by primary key (about 3 µs each) unless they
+# are more than 1/RANK_ALL_RATIO of the matches: then every match in one pass (about 1 µs
+# each, but all of them).
+RANK_ALL_RATIO = 3
 # Filter masks kept per snapshot (one byte per dataset each).
 RECENT_ENTRIES = 256
 
 
 @dataclass(frozen=True)
 class Match:
-    """The datasets that match a query: sorted positions and their ranks (smaller first)."""
+    """The datasets that match a query: sorted positions and their ranks (smaller first).
 
+    On PostgreSQL the ranks start unknown (NaN) and :meth:`Snapshot.ranks_of` fills in those
+    a page needs: the matches come from the index alone, and only the datasets that pass
+    the filters and the viewer's scope pay for ``ts_rank_cd``.
+    """
+
+    tokens: tuple[str, ...]
     pos: Ints
     rank: NDArray[np.float64]
 
@@ -135,14 +145,14 @@ class Snapshot:
                 stats.match_hits += 1
                 return found
         stats.match_misses += 1
-        ids, ranks = all_matches(session, tokens, sqlite=self.sqlite)
+        ids, ranks = all_matches(session, tokens, sqlite=self.sqlite, ranked=False)
         ok = (ids >= 0) & (ids < len(self.id_pos))
         ids, ranks = ids[ok], ranks[ok]
         pos = self.id_pos[ids]
         keep = pos >= 0
         keep[keep] = self.alive[pos[keep]]
         order = np.argsort(pos[keep])
-        match = Match(pos[keep][order], ranks[keep][order])
+        match = Match(key, pos[keep][order], ranks[keep][order])
         with self._lock:
             cache[key] = match
             while len(cache) > MATCH_CACHE_ENTRIES or (
@@ -150,6 +160,30 @@ class Snapshot:
             ):
                 cache.popitem(last=False)
         return match
+
+    def ranks_of(self, session: Session, match: Match, idx: Ints) -> NDArray[np.float64]:
+        """The ranks of the matching positions ``idx``, asking the index for those not
+        known yet: only the candidates when they are few, else every match at once (ranking
+        most of them by primary key would cost more than one pass)."""
+        where = np.searchsorted(match.pos, idx)
+        ranks = match.rank[where]
+        missing = np.isnan(ranks)
+        if not missing.any():
+            return ranks
+        if missing.sum() * RANK_ALL_RATIO > len(match.pos):
+            ids, found = all_matches(session, list(match.tokens), sqlite=self.sqlite)
+        else:
+            ids, found = some_ranks(session, list(match.tokens), self.ids[idx[missing]])
+        ok = (ids >= 0) & (ids < len(self.id_pos))
+        pos = self.id_pos[ids[ok]]
+        known = np.isin(pos, match.pos)
+        pos, found = pos[known], found[ok][known]
+        with self._lock:  # other searches may fill the same ranks, with the same values
+            match.rank[np.searchsorted(match.pos, pos)] = found
+        ranks = match.rank[where]
+        if np.isnan(ranks).any():  # the index changed under us: rank those last
+            ranks = np.where(np.isnan(ranks), np.inf, ranks)
+        return ranks
 
 
 @dataclass
