@@ -94,7 +94,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         home=tmp_path / "home",
         database_url=db_url,
         storage_url=(tmp_path / "objects").as_uri(),
-        secret_key="test-secret-key",  # type: ignore[arg-type]
+        secret_key="test-secret-key",
         base_url="http://testserver",
         embedded_workers=0,  # tests that need a worker run one explicitly
     )

@@ -116,8 +116,10 @@ def test_worker_outcomes(factory: sessionmaker[Session], store: LocalStore) -> N
     }
     assert calls[1] == 1  # a permanent failure is not retried
     assert calls[2] == 2 and jobs[2].attempts == 2  # a passing failure is
-    assert calls[3] == 3 and jobs[3].error["problem"] == "internal-error"
-    assert "always broken" in jobs[3].error["message"]
+    error = jobs[3].error
+    assert error is not None
+    assert calls[3] == 3 and error["problem"] == "internal-error"
+    assert "always broken" in error["message"]
     with factory() as session:
         messages = session.scalars(select(JobLog.message).where(JobLog.job_id == ids[2])).all()
     assert "working on 2" in messages
@@ -142,7 +144,12 @@ def test_cancelling_a_running_job_stops_its_handler(
     worker = Worker(
         factory=factory, store=store, handlers={"test": handler}, lease=timedelta(seconds=0.3)
     )
-    thread = threading.Thread(target=lambda: (worker.run_once(), stopped.set()))
+
+    def run() -> None:
+        worker.run_once()
+        stopped.set()
+
+    thread = threading.Thread(target=run)
     thread.start()
     assert started.wait(10)
     with factory() as session, session.begin():
@@ -246,7 +253,8 @@ def test_a_killed_worker_process_job_is_taken_over(
     worker = Worker(factory=factory, store=store, handlers={"test": handler})
     deadline = time.monotonic() + 30
     while not done and time.monotonic() < deadline:
-        worker.run_once() or time.sleep(0.2)
+        if not worker.run_once():
+            time.sleep(0.2)
     job = _job(factory, job_id)
     assert (job.state, job.result, done) == (JobState.succeeded, {"attempt": 2}, [2])
 

@@ -260,12 +260,13 @@ def test_licence_is_required_and_checked_at_submission(
     token: str,
 ) -> None:
     upload_id = upload(client, token, CSV)
-    for spec, status, field in [
+    cases: list[tuple[dict[str, Any], int, str]] = [
         ({}, 422, "licence"),
         ({"licence": "NOT-SPDX"}, 404, "licence"),
         ({"licence": "MIT", "format_options": {"delimiter": ";;"}}, 422, "format_options"),
         ({"licence": "MIT", "format_options": {"limits": {}}}, 422, "format_options.limits"),
-    ]:
+    ]
+    for spec, status, field in cases:
         response = client.post(
             "/api/v1/ingest",
             headers=auth(token),
@@ -308,7 +309,7 @@ def test_a_retried_job_continues_its_version(
     store = _FailingStore(app.state.store)
     worker = Worker(
         factory=app.state.session_factory,
-        store=store,  # type: ignore[arg-type]
+        store=store,
         handlers=handlers(),
         retry_delay=__import__("datetime").timedelta(0),
     )

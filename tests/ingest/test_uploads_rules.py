@@ -114,7 +114,7 @@ def test_the_size_limit(client: TestClient, app: FastAPI, alice: dict[str, str])
 
 def test_who_may_create(client: TestClient, people: dict[str, dict[str, str]]) -> None:
     def attempt(who: str, dataset: str = "smhi/temp") -> Response:
-        return client.post(
+        response: Response = client.post(
             UPLOADS,
             headers={
                 **people[who],
@@ -122,6 +122,7 @@ def test_who_may_create(client: TestClient, people: dict[str, dict[str, str]]) -
                 "Upload-Metadata": metadata(dataset=dataset),
             },
         )
+        return response
 
     anonymous = attempt("anonymous")
     assert_error(anonymous, 401, "not-authenticated")
@@ -188,9 +189,10 @@ def test_form_upload(
         assert stream.read() == data
 
     def form(**fields: str) -> Response:
-        return client.post(
+        response: Response = client.post(
             f"{UPLOADS}/form", headers=headers, data=fields, files={"file": ("x.csv", b"abc")}
         )
+        return response
 
     assert_error(form(), 422, "invalid-input", "dataset")
     assert_error(form(dataset="smhi"), 422, "invalid-input", "dataset")
@@ -271,9 +273,9 @@ def test_expiry_sweeps_unrecorded_chunks(
     assert patch(client, url, alice, 0, b"abc").status_code == 204
     upload_id = url.rsplit("/", 1)[1]
     # Left behind by a crash between storing a chunk and recording it, and by a deleted row.
-    store.put(f"staging/{upload_id}/chunks/00000000000000000003-deadbeef", b"def")
-    store.put(f"staging/{'e' * 32}/chunks/00000000000000000000-deadbeef", b"x")
-    store.put("staging/other/keep.txt", b"not a chunk")
+    store.put(f"staging/{upload_id}/chunks/00000000000000000003-deadbeef", [b"def"])
+    store.put(f"staging/{'e' * 32}/chunks/00000000000000000000-deadbeef", [b"x"])
+    store.put("staging/other/keep.txt", [b"not a chunk"])
     now = utcnow()
     assert expire_uploads(session, store, now=now) == 0  # too fresh: maybe a PATCH in flight
     assert len(list(store.list("staging/"))) == 4

@@ -177,7 +177,7 @@ def patch_in_another_process(
             sys.executable,
             "-c",
             _OTHER_PROCESS,
-            settings.database_url,
+            settings.resolved_database_url,
             str(store.root),
             str(settings.home),
             upload.id,
@@ -191,7 +191,8 @@ def patch_in_another_process(
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    out: str = done.stdout.strip()
+    return out
 
 
 def test_completion_takes_the_running_sha256_without_reading_the_file(

@@ -71,15 +71,17 @@ def create(
         UPLOADS, headers={**headers, **sizes, "Upload-Metadata": meta or metadata(), **extra}
     )
     assert response.status_code == 201, response.text
-    return response.headers["location"]
+    location: str = response.headers["location"]
+    return location
 
 
 def patch(
     client: TestClient, url: str, headers: dict[str, str], offset: int, body: bytes, **extra: str
 ) -> Response:
-    return client.patch(
+    response: Response = client.patch(
         url, headers={**headers, **STREAM, "Upload-Offset": str(offset), **extra}, content=body
     )
+    return response
 
 
 def chunk_keys(store: ObjectStore, url: str) -> list[str]:

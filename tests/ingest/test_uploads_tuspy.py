@@ -23,7 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 from tusclient.client import TusClient
-from tusclient.uploader import Uploader
+from tusclient.uploader.uploader import Uploader
 
 from ingest.uploads import open_upload
 from tests.factories import make_org, make_token, make_user

@@ -269,8 +269,10 @@ def test_compose_around_short_sources(store: ObjectStore) -> None:
     if isinstance(store, S3Store):
         inner_get = store.get
 
-        def counting_get(key: str, **kwargs: int) -> Iterator[bytes]:
-            for data in inner_get(key, **kwargs):
+        def counting_get(
+            key: str, *, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20
+        ) -> Iterator[bytes]:
+            for data in inner_get(key, start=start, end=end, chunk_size=chunk_size):
                 passed_through.append(len(data))
                 yield data
 

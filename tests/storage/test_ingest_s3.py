@@ -101,7 +101,7 @@ def test_ingest_composes_the_original_and_publishes_after_heads(
         store = Recording(app.state.store)
         worker = Worker(
             factory=app.state.session_factory,
-            store=store,  # type: ignore[arg-type]
+            store=store,
             handlers=handlers(),
         )
         assert worker.run_once()

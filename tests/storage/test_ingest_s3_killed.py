@@ -73,7 +73,7 @@ def test_s3_killed_mid_job_rejects_the_version(
             store = _KillOnFirstParquet(app.state.store, seaweed.pid)
             worker = Worker(
                 factory=app.state.session_factory,
-                store=store,  # type: ignore[arg-type]
+                store=store,
                 handlers=handlers(),
                 retry_delay=timedelta(0),
             )
