@@ -11,7 +11,8 @@ The HTTP routes are ``ingest.uploads.tus.router``; what the ingest pipeline uses
 
 from ingest.uploads.cleanup import expire_uploads, sweep_orphans
 from ingest.uploads.models import Upload, UploadChunk, UploadState
-from ingest.uploads.service import delete_upload, finish_upload, get_upload, open_upload
+from ingest.uploads.receiving import finish_upload
+from ingest.uploads.service import delete_upload, get_upload, open_upload
 
 __all__ = [
     "Upload",

@@ -9,7 +9,7 @@ restarted) stores its chunk without it, and completion then reads the file once
 
 A state at the upload's current offset can only be this process's hash of exactly the
 recorded chunks: offsets only grow, each offset is left by exactly one recorded chunk (the
-conditional UPDATE in ``service.append``), a state moves only after that UPDATE committed,
+conditional UPDATE in ``receiving.append``), a state moves only after that UPDATE committed,
 and recorded chunks are never replaced.
 """
 

@@ -32,9 +32,9 @@ from ingest.uploads.errors import (
 )
 from ingest.uploads.metadata import target_from_metadata
 from ingest.uploads.models import Upload
+from ingest.uploads.receiving import append
 from ingest.uploads.schemas import UploadPublic, UploadsPublic, upload_path, upload_public
 from ingest.uploads.service import (
-    append,
     create_upload,
     get_owned_upload,
     list_uploads,

@@ -26,9 +26,9 @@ from ingest.uploads import UploadState, bridge, open_upload
 from ingest.uploads.errors import ChecksumMismatch
 from ingest.uploads.metadata import UploadTarget
 from ingest.uploads.models import Upload
+from ingest.uploads.receiving import append
 from ingest.uploads.running import RUNNING
 from ingest.uploads.service import (
-    append,
     create_upload,
     get_upload,
     terminate,
@@ -153,7 +153,7 @@ from catalog.db import make_engine, make_session_factory
 from catalog.settings import Settings
 from catalog.storage.local import LocalStore
 from ingest.uploads.models import Upload
-from ingest.uploads.service import append
+from ingest.uploads.receiving import append
 
 db_url, root, home, upload_id, offset, data = sys.argv[1:]
 settings = Settings(
