@@ -186,6 +186,16 @@ def test_ranks_filled_in_per_page_or_all_at_once_order_as_sql(
         assert not np.isnan(luft.rank).any() if sqlite else not np.isnan(luft.rank).all()
 
 
+def test_matches_out_of_the_snapshots_order_rank_as_sql(catalogue: Catalogue) -> None:
+    """On PostgreSQL an updated row moves to the end of its table: the snapshot, loaded in
+    the table's order, then holds the first datasets last, while the index (not rewritten)
+    still returns them first."""
+    first_ids = Dataset.id <= 40
+    _commit(catalogue, lambda s: s.execute(update(Dataset).where(first_ids).values(homepage="")))
+    with Session(catalogue.engine) as session:
+        _assert_same_everywhere(session, catalogue, every=True)
+
+
 def test_facets_drill_down_and_limits(catalogue: Catalogue) -> None:
     with Session(catalogue.engine) as session:
         for viewer in catalogue.viewers.values():
