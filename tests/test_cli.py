@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,10 +29,10 @@ from datahamn.cli.datasets import VisibilityChoice
 from datahamn.cli.users import RoleChoice
 from datahamn.demo import DATASETS, load_demo
 from tests.factories import auth, make_token
+from tests.support.console import SCRIPT, free_port, wait_ready
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = Path(sys.executable).with_name("datahamn")
 # Variables the developer's shell may have set that would change what the commands do.
 _CLEARED = ("DATAHAMN_URL", "DATAHAMN_TOKEN", "DATAHAMN_TOKEN_EXPIRES_IN", "DATAHAMN_LOG_LEVEL")
 
@@ -500,31 +498,10 @@ def test_http_client_messages(status: int, body: Any, message: str) -> None:
 # The installed console script, end to end ---------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(url: str, server: subprocess.Popen[str], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"datahamn serve exited with {server.returncode}")
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url}/readyz not ready within {timeout} s")
-
-
 @pytest.mark.slow
 def test_console_script_serve_demo_and_client(tmp_path: Path) -> None:
     assert SCRIPT.is_file(), f"{SCRIPT} missing: pip install -e '.[server]'"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         k: v
@@ -558,7 +535,7 @@ def test_console_script_serve_demo_and_client(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        _wait_ready(url, server)
+        wait_ready(url, server)
         demo = datahamn("demo")
         assert demo.returncode == 0, demo.stderr
         assert "demo catalog loaded" in demo.stdout

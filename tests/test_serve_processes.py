@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +16,9 @@ import httpx
 import pytest
 
 from datahamn.processes import Supervisor
+from tests.support.console import SCRIPT, free_port
 
-SCRIPT = Path(sys.executable).with_name("datahamn")
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _environment(home: Path) -> dict[str, str]:
@@ -100,7 +92,7 @@ def _wait_for(condition: object, timeout: float, what: str) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [str(SCRIPT), "serve", "--port", str(port), "--workers", "2"],
@@ -179,7 +171,7 @@ def _broken_app() -> object:
 
 def test_a_process_that_cannot_start_stops_the_server() -> None:
     supervisor = Supervisor(
-        2, host="127.0.0.1", port=_free_port(), log_level="critical", factory=_broken_app
+        2, host="127.0.0.1", port=free_port(), log_level="critical", factory=_broken_app
     )
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

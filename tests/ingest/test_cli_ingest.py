@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import SCRIPT, _free_port, _wait_ready
+from tests.support.console import SCRIPT, free_port, wait_ready
 
 REALWORLD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "realworld"
 
@@ -20,7 +20,7 @@ REALWORLD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "re
 @pytest.mark.slow
 def test_ingest_command_end_to_end(tmp_path: Path) -> None:
     assert REALWORLD.is_dir(), f"the real-world files are missing: {REALWORLD}"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATAHAMN_")}
     env |= {
@@ -68,7 +68,7 @@ def test_ingest_command_end_to_end(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        _wait_ready(url, server)
+        wait_ready(url, server)
         source = REALWORLD / "skolverket_kostnader_grundskola_2024_kommun.csv"
         first = datahamn(
             "ingest",
