@@ -4,7 +4,8 @@
 for each dataset (``tests/test_search_snapshot.py`` holds them equal), from one statement
 whose rows become the bodies directly. Loading the same page as ORM objects (datasets,
 organisations, licences, tag and theme rows, versions: about 140 objects for 20 datasets)
-took most of a search's time.
+took most of a search's time. :func:`card_bodies` gives the same bodies serialised, kept in
+the searched snapshot's cache (:mod:`catalog.search.card_cache`), for the search route.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ _STATEMENTS = {True: _statement(True), False: _statement(False)}
 
 def dataset_cards(session: Session, ids: list[int]) -> list[DatasetPublic]:
     """The bodies of the datasets ``ids``, in that order (ids that are gone are skipped)."""
-    return [DatasetPublic.model_validate(card) for card in card_fields(session, ids)]
+    cards = _cards_by_id(session, ids)
+    return [DatasetPublic.model_validate(cards[i]) for i in ids if i in cards]
 
 
 def card_bodies(session: Session, ids: list[int], cache: CardCache | None) -> list[bytes]:
@@ -91,8 +93,8 @@ def card_bodies(session: Session, ids: list[int], cache: CardCache | None) -> li
     missing = [i for i in ids if i not in found]
     if missing:
         read = {
-            card["id"]: DatasetPublic.model_validate(card).model_dump_json().encode()
-            for card in card_fields(session, missing, with_ids=True)
+            dataset_id: DatasetPublic.model_validate(card).model_dump_json().encode()
+            for dataset_id, card in _cards_by_id(session, missing).items()
         }
         if cache is not None:
             cache.put_many(read)
@@ -100,24 +102,17 @@ def card_bodies(session: Session, ids: list[int], cache: CardCache | None) -> li
     return [found[i] for i in ids if i in found]
 
 
-def card_fields(
-    session: Session, ids: list[int], *, with_ids: bool = False
-) -> list[dict[str, Any]]:
-    """What :func:`dataset_cards` validates, as plain values (``with_ids``: each with its
-    dataset's ``id`` too, which the model ignores)."""
+def _cards_by_id(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """What :func:`dataset_cards` validates, as plain values, per dataset id (ids that are
+    gone are left out)."""
     if not ids:
-        return []
+        return {}
     sqlite = session.get_bind().dialect.name == "sqlite"
     rows = session.connection().execute(_STATEMENTS[sqlite], {"ids": ids}).mappings().all()
-    by_id = {row["id"]: row for row in rows}
-    cards = []
-    for dataset_id in ids:
-        row = by_id.get(dataset_id)
-        if row is None:
-            continue
+    cards = {}
+    for row in rows:
         # Field for field as catalog.presenters.dataset_public.
-        cards.append({
-            **({"id": dataset_id} if with_ids else {}),
+        cards[row["id"]] = {
             "organisation": {"name": row["org_name"], "title": row["org_title"]},
             "name": row["name"],
             "title": row["title"],
@@ -151,7 +146,7 @@ def card_fields(
             } if row["latest_number"] is not None else None,
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
-        })  # fmt: skip
+        }  # fmt: skip
     return cards
 
 
