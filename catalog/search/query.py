@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -97,7 +96,7 @@ def search_datasets(
     match = None
     if tokens:
         match = snapshot.matches(session, tokens, source.stats)
-        base = _matched_in_scope(snapshot, base, match, (scope_of(principal), tuple(tokens)))
+        base = _matched_in_scope(snapshot, principal, base, match)
     masks = {
         name: filter_mask(snapshot, name, values, source.stats) for name, values in filters.items()
     }
@@ -149,16 +148,17 @@ def search_stats() -> dict[str, dict[str, int]]:
         return {url: source.stats.as_dict() for url, source in _SOURCES.items()}
 
 
-def _matched_in_scope(snapshot: Snapshot, scope: Mask, match: Match, key: Any) -> Mask:
+def _matched_in_scope(snapshot: Snapshot, principal: Principal, scope: Mask, match: Match) -> Mask:
     """The datasets in the viewer's ``scope`` that match, kept with the filter masks: the
     same few queries come back often, and building the mask costs as much as a facet."""
-    found: Mask | None = snapshot.recall(("matched", key))
+    key = ("matched", scope_of(principal), match.tokens)
+    found: Mask | None = snapshot.recall(key)
     if found is None:
         found = np.zeros(snapshot.n, bool)
         found[match.pos] = True
         found &= scope
         found.setflags(write=False)  # shared between searches
-        snapshot.remember(("matched", key), found)
+        snapshot.remember(key, found)
     return found
 
 
